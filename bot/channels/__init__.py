@@ -1,0 +1,1 @@
+"""Channels translate platform updates into engine events and outbound replies into calls."""

@@ -1,0 +1,46 @@
+"""`chat` (the terminal channel) and `run` (Telegram when a token is set, else the terminal)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+
+from bot.cli.common import Subparsers, settings
+from bot.config import Settings
+from bot.runtime import build
+
+
+def register(commands: Subparsers) -> None:
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--user", default=None, help="who is talking (default: your login)")
+    chat.add_argument("--demo", action="store_true", help="use throwaway demo keys")
+    chat.set_defaults(handler=run_chat)
+    run = commands.add_parser("run", help="run the bot (Telegram if TELEGRAM_BOT_TOKEN is set)")
+    run.add_argument("--demo", action="store_true", help="use throwaway demo keys")
+    run.set_defaults(handler=run_bot)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    return asyncio.run(_chat(settings(args), args.user or getpass.getuser()))
+
+
+async def _chat(config: Settings, user: str) -> int:
+    from bot.channels.terminal import TerminalChat
+
+    orchestrator = await build(config)
+    try:
+        await TerminalChat(orchestrator, user=user).run()
+    finally:
+        await orchestrator.store.close()
+    return 0
+
+
+def run_bot(args: argparse.Namespace) -> int:
+    config = settings(args)
+    if not config.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead.")
+        return asyncio.run(_chat(config, getpass.getuser()))
+    from bot.channels.telegram.app import run_telegram
+
+    return run_telegram(config)

@@ -1,0 +1,59 @@
+"""Helpers shared by sub-commands: settings, passphrases, logging."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.logsetup import configure_logging
+
+PASSPHRASE_ENV = "KEY_PASSPHRASE"
+Subparsers = Any  # argparse's _SubParsersAction is private; typed loosely on purpose
+
+
+class UserError(Exception):
+    """Something the person running the command can fix; printed without a traceback."""
+
+
+def settings(args: argparse.Namespace | None = None) -> Settings:
+    loaded = load_settings()
+    configure_logging(loaded.log_level)
+    if args is not None and getattr(args, "demo", False):
+        from dataclasses import replace
+
+        loaded = replace(loaded, demo=True)
+    return loaded
+
+
+def add_passphrase_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--passphrase-file", type=Path, metavar="FILE",
+                        help=f"read the passphrase from FILE (or set {PASSPHRASE_ENV})")
+
+
+def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ",
+                    confirm: bool = False) -> str:
+    """From --passphrase-file, $KEY_PASSPHRASE, a terminal prompt, or one line of stdin."""
+    path: Path | None = getattr(args, "passphrase_file", None)
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise UserError(f"cannot read passphrase file {path}: {exc.strerror}") from exc
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV]
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Again: ") != first:
+            raise UserError("the two passphrases differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def quiet_logging() -> None:
+    logging.getLogger().setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+"""Settings, read once from the environment and `.env` into a frozen object.
+
+The names are part of the product: deployment guides rely on them. Secrets are held in a
+wrapper that never prints its value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that must never reach a log line, a traceback or a terminal."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: Secret
+    telegram_api_url: str
+    data_dir: Path
+    recipient_public_keys: str
+    server_secret: Secret
+    demo: bool
+    webhook_url: str
+    webhook_listen: str
+    webhook_port: int
+    session_ttl_hours: int
+    log_level: str
+    locales_dir: Path | None
+    flow_file: Path | None
+    consent_file: Path | None
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "testimonies.db"
+
+    def describe(self) -> dict[str, str]:
+        """Safe to print: secrets shown only as set / not set."""
+        shown = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Secret):
+                shown[f.name.upper()] = "(set)" if value else "(not set)"
+            else:
+                shown[f.name.upper()] = "" if value is None else str(value)
+        return shown
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """A minimal `.env` reader: KEY=value lines, `#` comments, optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):]
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(value: str, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return number
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  dotenv: Path | None = Path(".env")) -> Settings:
+    """The environment wins over `.env`, so a deployment can override a file."""
+    env = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None
+                                                         else os.environ)}
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    def path_or_none(name: str) -> Path | None:
+        value = get(name)
+        return Path(value).expanduser() if value else None
+
+    return Settings(
+        telegram_bot_token=Secret(get("TELEGRAM_BOT_TOKEN")),
+        telegram_api_url=get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/") or DEFAULT_API_URL,
+        data_dir=Path(get("DATA_DIR", "./data")).expanduser(),
+        recipient_public_keys=get("RECIPIENT_PUBLIC_KEYS"),
+        server_secret=Secret(get("SERVER_SECRET")),
+        demo=_flag(get("DEMO"), "DEMO"),
+        webhook_url=get("WEBHOOK_URL"),
+        webhook_listen=get("WEBHOOK_LISTEN", "127.0.0.1"),
+        webhook_port=_int(get("WEBHOOK_PORT", "8443"), "WEBHOOK_PORT", 1, 65535),
+        session_ttl_hours=_int(get("SESSION_TTL_HOURS", "720"), "SESSION_TTL_HOURS", 1,
+                               24 * 365),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+        locales_dir=path_or_none("LOCALES_DIR"),
+        flow_file=path_or_none("FLOW_FILE"),
+        consent_file=path_or_none("CONSENT_FILE"),
+    )

@@ -1,0 +1,58 @@
+"""What a person did, in platform-neutral terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Start:
+    """The person opened the bot (`/start`, possibly with a campaign code)."""
+
+    campaign: str | None = None
+    language_hint: str | None = None  # a supported language code, negotiated by the caller
+
+
+@dataclass(frozen=True)
+class TextIn:
+    text: str
+
+
+@dataclass(frozen=True)
+class ChoiceIn:
+    """A button was pressed: `token` names the question it belonged to."""
+
+    token: str
+    key: str
+
+
+@dataclass(frozen=True)
+class CommandIn:
+    name: str  # without the slash, lower case: stop, skip, back, language, delete, help, exit
+    argument: str = ""
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Where the channel can fetch the bytes later; the engine never sees them."""
+
+    kind: str  # voice | audio | photo
+    reference: str
+    mime_type: str
+    size: int | None = None
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaIn:
+    media: MediaRef
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Something we do not take: a sticker, a location, a contact, a video…"""
+
+    kind: str
+
+
+Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported

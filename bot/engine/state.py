@@ -1,0 +1,79 @@
+"""A person's working state: where they are, and only what the skip logic needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Phase(StrEnum):
+    NEW = "new"  # nothing said yet
+    LANGUAGE = "language"  # choosing a language (before consent)
+    CONSENT = "consent"  # reading and answering the consent items
+    QUESTIONS = "questions"  # consented: the questionnaire
+    DONE = "done"  # finished; only /delete, /language and /help still do something
+
+
+class Overlay(StrEnum):
+    """A short detour on top of the phase, after which the current question is asked again."""
+
+    LANGUAGE = "language"
+    CONFIRM_DELETE = "confirm_delete"
+
+
+@dataclass(frozen=True)
+class SessionState:
+    sid: str  # random per session (from the caller): buttons of older sessions go stale
+    phase: Phase = Phase.NEW
+    language: str | None = None
+    campaign: str | None = None
+    consent_step: int = 0
+    consent_answers: Mapping[str, bool] = field(default_factory=dict)
+    current: str | None = None  # the question being asked
+    history: tuple[str, ...] = ()  # questions asked before, for /back
+    remembered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # for conditions
+    pending: tuple[str, ...] = ()  # multi-choice toggles not yet confirmed with Done
+    seq: int = 0  # increases with every question asked
+    paused: bool = False
+    overlay: Overlay | None = None
+    counted: tuple[str, ...] = ()  # once-per-person funnel steps already counted
+
+    @property
+    def consented(self) -> bool:
+        return self.phase in (Phase.QUESTIONS, Phase.DONE)
+
+    @property
+    def token(self) -> str:
+        return f"{self.sid}.{self.seq}"
+
+    def evolve(self, **changes: Any) -> SessionState:
+        return replace(self, **changes)
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["consent_answers"] = dict(self.consent_answers)
+        data["remembered"] = {k: list(v) for k, v in self.remembered.items()}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> SessionState:
+        data = json.loads(raw)
+        return cls(
+            sid=data["sid"],
+            phase=Phase(data["phase"]),
+            language=data["language"],
+            campaign=data["campaign"],
+            consent_step=data["consent_step"],
+            consent_answers=dict(data["consent_answers"]),
+            current=data["current"],
+            history=tuple(data["history"]),
+            remembered={k: tuple(v) for k, v in data["remembered"].items()},
+            pending=tuple(data["pending"]),
+            seq=data["seq"],
+            paused=data["paused"],
+            overlay=Overlay(data["overlay"]) if data["overlay"] else None,
+            counted=tuple(data["counted"]),
+        )

@@ -1,0 +1,489 @@
+"""The conversation rules, as one pure function.
+
+`step(script, state, event, now)` returns the next state (None when the session is over and its
+working state must be forgotten) and the actions to carry out, in order. It never reads a clock
+(`now` is given), never does I/O and never imports a platform.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+from bot.engine import messages as msg
+from bot.engine.actions import (
+    DONE_KEY,
+    SKIP_KEY,
+    Action,
+    Ask,
+    ChoiceAnswer,
+    Completed,
+    Count,
+    DropAnswer,
+    EndSession,
+    Erase,
+    MediaAnswer,
+    Notice,
+    NumberAnswer,
+    Option,
+    RecordConsent,
+    Say,
+    Settle,
+    StoreAnswer,
+    TextAnswer,
+    WipeChat,
+)
+from bot.engine.events import (
+    ChoiceIn,
+    CommandIn,
+    Event,
+    MediaIn,
+    Start,
+    TextIn,
+    Unsupported,
+)
+from bot.engine.script import Script
+from bot.engine.state import Overlay, Phase, SessionState
+from bot.engine.text import Text, flow_text
+from bot.flow import ConsentItem, Question, QuestionKind
+
+ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
+# Funnel steps, counted once per person as anonymous counters.
+OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
+DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
+COMPLETED, DELETED = "completed", "deleted"
+
+
+def step(
+    script: Script, state: SessionState, event: Event, now: datetime
+) -> tuple[SessionState | None, tuple[Action, ...]]:
+    turn = _Turn(script, state, now)
+    turn.handle(event)
+    return (None if turn.ended else turn.state), tuple(turn.actions)
+
+
+def clean_text(text: str) -> str:
+    """Drop NUL and other control characters (keeping line breaks and tabs), trim."""
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+    ).strip()
+
+
+def parse_number(text: str) -> int | None:
+    """Whole numbers in any script's digits ("34", "٣٤", "३४"), spaces and signs allowed."""
+    compact = "".join(clean_text(text).split())
+    try:
+        return int(compact)
+    except ValueError:
+        return None
+
+
+class _Turn:
+    """One event's worth of decisions: mutates a copy of the state, collects actions."""
+
+    def __init__(self, script: Script, state: SessionState, now: datetime) -> None:
+        self.script = script
+        self.flow = script.questionnaire
+        self.state = state
+        self.now = now
+        self.actions: list[Action] = []
+        self.ended = False
+
+    # -- small helpers -------------------------------------------------------------------
+    def emit(self, *actions: Action) -> None:
+        self.actions.extend(actions)
+
+    def say(self, text: Text) -> None:
+        self.emit(Say(text))
+
+    def count_once(self, metric: str) -> None:
+        if metric not in self.state.counted:
+            self.emit(Count(metric))
+            self.state = self.state.evolve(counted=(*self.state.counted, metric))
+
+    def end(self) -> None:
+        self.emit(EndSession())
+        self.ended = True
+
+    def flow_text(self, item: str, source: str) -> Text:
+        return flow_text(self.flow.id, item, source)
+
+    def consent_text(self, item: str, source: str) -> Text:
+        return flow_text(self.script.consent.id, item, source)
+
+    @property
+    def language(self) -> str:
+        return self.state.language or self.script.default_language
+
+    # -- dispatch ------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        if isinstance(event, CommandIn) and event.name == "start":
+            event = Start(campaign=event.argument or None)
+        if self.state.phase is Phase.NEW:
+            if isinstance(event, Start):
+                self.begin(event.campaign, event.language_hint)
+            else:
+                self.begin(None, None)
+            return
+        if isinstance(event, Start):
+            self.restart(event)
+        elif isinstance(event, CommandIn):
+            self.state = self.state.evolve(paused=False)
+            self.command(event)
+        elif self.state.paused:
+            self.resume(event)
+        elif isinstance(event, ChoiceIn):
+            self.choice(event)
+        elif isinstance(event, TextIn):
+            self.text(event.text)
+        elif isinstance(event, MediaIn):
+            self.media(event)
+        elif isinstance(event, Unsupported):
+            self.say(msg.UNSUPPORTED_CONTACT if event.kind == "contact" else msg.UNSUPPORTED)
+
+    def begin(self, campaign: str | None, hint: str | None) -> None:
+        language = next(
+            (code for code in (hint, self.state.language) if code in self.script.languages),
+            self.script.default_language,
+        )
+        self.state = self.state.evolve(phase=Phase.LANGUAGE, campaign=campaign, language=language)
+        self.count_once(OPENED)
+        if len(self.script.languages) == 1:
+            self.set_language(language)
+        else:
+            self.ask_current()
+
+    def restart(self, event: Start) -> None:
+        """`/start` again: resume, never reset (a rescanned QR code must not lose anything)."""
+        if self.state.phase is Phase.DONE:
+            self.say(msg.ALREADY_DONE)
+            return
+        if event.campaign and not self.state.consented and not self.state.campaign:
+            self.state = self.state.evolve(campaign=event.campaign)
+        self.state = self.state.evolve(paused=False)
+        self.say(msg.RESUMED)
+        self.ask_current()
+
+    def resume(self, event: Event) -> None:
+        self.state = self.state.evolve(paused=False)
+        if isinstance(event, ChoiceIn) and event.token == self.state.token:
+            self.choice(event)  # a button of the paused question simply answers it
+            return
+        self.say(msg.RESUMED)
+        self.ask_current()
+
+    # -- asking --------------------------------------------------------------------------
+    def next_token(self) -> str:
+        self.state = self.state.evolve(seq=self.state.seq + 1)
+        return self.state.token
+
+    def ask_current(self) -> None:
+        state = self.state
+        if state.overlay is Overlay.LANGUAGE or state.phase is Phase.LANGUAGE:
+            self.ask_language()
+        elif state.overlay is Overlay.CONFIRM_DELETE:
+            self.emit(Ask(self.next_token(), msg.DELETE_CONFIRM,
+                          (Option("yes", msg.DELETE_YES), Option("no", msg.DELETE_NO))))
+        elif state.phase is Phase.CONSENT:
+            self.ask_consent(self.script.consent.items[state.consent_step])
+        elif state.phase is Phase.QUESTIONS and state.current:
+            self.ask_question(self.flow.question(state.current))
+
+    def ask_language(self) -> None:
+        options = tuple(
+            Option(code, Text.raw(self.script.language_names.get(code, code)),
+                   selected=code == self.language)
+            for code in self.script.languages
+        )
+        self.emit(Ask(self.next_token(), msg.CHOOSE_LANGUAGE, options))
+
+    def ask_consent(self, item: ConsentItem) -> None:
+        options = (
+            Option("yes", self.consent_text(f"{item.id}.yes", item.yes)),
+            Option("no", self.consent_text(f"{item.id}.no", item.no)),
+        )
+        self.emit(Ask(self.next_token(), self.consent_text(item.id, item.text), options))
+
+    def choice_options(self, question: Question) -> tuple[Option, ...]:
+        return tuple(
+            Option(c.id, self.flow_text(f"{question.id}.{c.id}", c.label),
+                   selected=c.id in self.state.pending)
+            for c in question.choices
+        )
+
+    def ask_question(self, question: Question, refresh: bool = False) -> None:
+        token = self.state.token if refresh else self.next_token()
+        options = self.choice_options(question)
+        if question.kind is QuestionKind.MULTI:
+            options += (Option(DONE_KEY, msg.DONE_BUTTON),)
+        self.emit(Ask(token, self.flow_text(question.id, question.text), options,
+                      multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
+                      question_id=question.id, refresh=refresh))
+
+    def reprompt(self, text: Text) -> None:
+        self.say(text)
+        self.ask_current()
+
+    # -- buttons -------------------------------------------------------------------------
+    def choice(self, event: ChoiceIn) -> None:
+        state = self.state
+        if event.token != state.token:
+            self.emit(Notice(msg.STALE_BUTTON))
+            return
+        if state.overlay is Overlay.LANGUAGE or state.phase is Phase.LANGUAGE:
+            if event.key in self.script.languages:
+                self.emit(Settle(event.token, (Text.raw(self.script.language_names.get(
+                    event.key, event.key)),)))
+                self.set_language(event.key)
+        elif state.overlay is Overlay.CONFIRM_DELETE:
+            if event.key in ("yes", "no"):
+                self.confirm_delete(event.token, event.key == "yes")
+        elif state.phase is Phase.CONSENT:
+            if event.key in ("yes", "no"):
+                self.consent_answer(event.token, event.key == "yes")
+        elif state.phase is Phase.QUESTIONS and state.current:
+            self.question_choice(self.flow.question(state.current), event.key)
+        # Anything else is forged or malformed: ignore it, change nothing.
+
+    def set_language(self, code: str) -> None:
+        self.state = self.state.evolve(language=code)
+        self.count_once(LANGUAGE_CHOSEN)
+        if self.state.overlay is Overlay.LANGUAGE:
+            self.state = self.state.evolve(overlay=None)
+            self.say(msg.LANGUAGE_SET)
+            self.ask_current()
+        elif self.state.phase is Phase.LANGUAGE:
+            self.state = self.state.evolve(phase=Phase.CONSENT, consent_step=0)
+            self.say(self.consent_text("intro", self.script.consent.intro))
+            self.ask_current()
+
+    def consent_answer(self, token: str, agreed: bool) -> None:
+        item = self.script.consent.items[self.state.consent_step]
+        self.emit(Settle(token, (self.consent_text(f"{item.id}.{'yes' if agreed else 'no'}",
+                                                   item.yes if agreed else item.no),)))
+        answers = {**self.state.consent_answers, item.id: agreed}
+        self.state = self.state.evolve(consent_answers=answers)
+        if not agreed and item.kind in ("required", "age_gate"):
+            self.count_once(DECLINED if item.kind == "required" else UNDER_AGE)
+            self.say(msg.DECLINED if item.kind == "required" else msg.UNDER_AGE)
+            self.end()
+            return
+        if self.state.consent_step + 1 < len(self.script.consent.items):
+            self.state = self.state.evolve(consent_step=self.state.consent_step + 1)
+            self.ask_current()
+            return
+        self.emit(RecordConsent(self.script.consent.version, self.language, self.now, answers))
+        self.count_once(CONSENTED)
+        self.state = self.state.evolve(phase=Phase.QUESTIONS, current=None)
+        self.say(self.flow_text("welcome", self.flow.welcome))
+        self.advance(record=False)
+
+    def confirm_delete(self, token: str, confirmed: bool) -> None:
+        self.emit(Settle(token, (msg.DELETE_YES if confirmed else msg.DELETE_NO,)))
+        if confirmed:
+            self.emit(Erase())
+            self.count_once(DELETED)
+            self.say(msg.DELETED)
+            self.end()
+            return
+        self.state = self.state.evolve(overlay=None)
+        self.say(msg.NOT_DELETED)
+        self.ask_current()
+
+    def question_choice(self, question: Question, key: str) -> None:
+        if key == SKIP_KEY:
+            self.skip()
+        elif question.kind is QuestionKind.SINGLE and question.choice(key):
+            self.store(question, ChoiceAnswer((key,)))
+        elif question.kind is QuestionKind.MULTI and question.choice(key):
+            pending = set(self.state.pending) ^ {key}
+            ordered = tuple(c.id for c in question.choices if c.id in pending)
+            self.state = self.state.evolve(pending=ordered)
+            self.ask_question(question, refresh=True)
+        elif question.kind is QuestionKind.MULTI and key == DONE_KEY:
+            if not self.state.pending:
+                self.emit(Notice(msg.CHOOSE_AT_LEAST_ONE))
+                return
+            self.store(question, ChoiceAnswer(self.state.pending))
+
+    # -- answers -------------------------------------------------------------------------
+    def store(self, question: Question, value: ChoiceAnswer | TextAnswer | NumberAnswer
+              | MediaAnswer) -> None:
+        self.emit(StoreAnswer(question.id, value, self.language, self.flow.id, self.flow.version))
+        if isinstance(value, ChoiceAnswer):
+            labels = tuple(self.flow_text(f"{question.id}.{c.id}", c.label)
+                           for c in question.choices if c.id in value.choices)
+            self.emit(Settle(self.state.token, labels))
+            if question.id in self.flow.condition_sources:
+                remembered = {**self.state.remembered, question.id: value.choices}
+                self.state = self.state.evolve(remembered=remembered)
+        else:
+            self.emit(Settle(self.state.token, ()))
+        if question.when:
+            self.count_once(THEME_ANSWERED)
+        self.advance()
+
+    def skip(self) -> None:
+        state = self.state
+        if state.phase is not Phase.QUESTIONS or state.overlay or not state.current:
+            self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)
+            return
+        question = self.flow.question(state.current)
+        if not question.optional:
+            self.reprompt(msg.CANNOT_SKIP)
+            return
+        self.emit(DropAnswer(question.id), Settle(state.token, (msg.SKIPPED,)))
+        remembered = {k: v for k, v in state.remembered.items() if k != question.id}
+        self.state = state.evolve(remembered=remembered)
+        self.advance()
+
+    def advance(self, record: bool = True) -> None:
+        """Move to the next question whose conditions hold, or finish."""
+        current = self.state.current
+        history = (*self.state.history, current) if record and current else self.state.history
+        start = self.flow.index(current) + 1 if current else 0
+        upcoming = next(
+            (q for q in self.flow.questions[start:]
+             if all(c.holds(self.state.remembered) for c in q.when)),
+            None,
+        )
+        self.state = self.state.evolve(history=history, pending=(),
+                                       current=upcoming.id if upcoming else None)
+        if upcoming is None:
+            self.finish()
+            return
+        section = self.flow.section_of(upcoming)
+        if section.title and section.question_ids and upcoming.id == next(
+            (qid for qid in section.question_ids
+             if all(c.holds(self.state.remembered) for c in self.flow.question(qid).when)),
+            None,
+        ):
+            self.say(self.flow_text(f"section.{section.id}", section.title))
+        self.ask_question(upcoming)
+
+    def finish(self) -> None:
+        self.say(self.flow_text("closing", self.flow.closing))
+        self.say(self.flow_text("safety_note", self.flow.safety_note))
+        self.count_once(COMPLETED)
+        self.emit(Completed())
+        self.state = self.state.evolve(phase=Phase.DONE)
+        self.end()
+
+    def text(self, raw: str) -> None:
+        state = self.state
+        if state.phase is Phase.DONE:
+            self.say(msg.ALREADY_DONE)
+            return
+        if state.overlay is Overlay.LANGUAGE or state.phase is Phase.LANGUAGE:
+            typed = clean_text(raw).casefold()
+            for code in self.script.languages:
+                if typed in (code, self.script.language_names.get(code, "").casefold()):
+                    self.emit(Settle(state.token, (Text.raw(
+                        self.script.language_names.get(code, code)),)))
+                    self.set_language(code)
+                    return
+            self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)
+            return
+        if state.overlay or state.phase is not Phase.QUESTIONS or not state.current:
+            self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)
+            return
+        question = self.flow.question(state.current)
+        if question.kind.has_choices:
+            self.reprompt(msg.CHOOSE_BUTTON if question.optional else msg.CHOOSE_BUTTON_REQUIRED)
+        elif question.kind is QuestionKind.NUMBER:
+            self.number(question, raw)
+        else:
+            text = clean_text(raw)
+            if not text:
+                self.say(msg.EMPTY_TEXT)
+            elif len(text) > question.max_length:
+                self.say(msg.TOO_LONG.format(limit=question.max_length))
+            else:
+                self.store(question, TextAnswer(text))
+
+    def number(self, question: Question, raw: str) -> None:
+        value = parse_number(raw)
+        low, high = question.minimum, question.maximum
+        if value is not None and (low is None or value >= low) and (high is None or value <= high):
+            self.store(question, NumberAnswer(value))
+            return
+        if low is not None and high is not None:
+            self.say(msg.NUMBER_RANGE.format(minimum=low, maximum=high))
+        elif low is not None and value is not None:
+            self.say(msg.NUMBER_MIN.format(minimum=low))
+        elif high is not None and value is not None:
+            self.say(msg.NUMBER_MAX.format(maximum=high))
+        else:
+            self.say(msg.NOT_A_NUMBER.format(example=low if low is not None else 3))
+
+    def media(self, event: MediaIn) -> None:
+        state = self.state
+        if state.phase is Phase.DONE:
+            self.say(msg.ALREADY_DONE)
+            return
+        if state.overlay or state.phase is not Phase.QUESTIONS or not state.current:
+            self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)  # nothing is kept before consent
+            return
+        question = self.flow.question(state.current)
+        if question.kind is QuestionKind.TESTIMONY and event.media.kind in ACCEPTED_MEDIA:
+            self.store(question, MediaAnswer(event.media))
+        elif question.kind is QuestionKind.TESTIMONY:
+            self.say(msg.UNSUPPORTED)
+        elif question.kind.has_choices:
+            self.reprompt(msg.CHOOSE_BUTTON if question.optional else msg.CHOOSE_BUTTON_REQUIRED)
+        elif question.kind is QuestionKind.NUMBER:
+            self.say(msg.NOT_A_NUMBER.format(example=question.minimum or 3))
+        else:
+            self.say(msg.WRITE_PLEASE)
+
+    # -- commands ------------------------------------------------------------------------
+    def command(self, event: CommandIn) -> None:
+        name = event.name
+        phase = self.state.phase
+        if name == "help":
+            self.say(msg.HELP)
+            if phase is not Phase.DONE:
+                self.ask_current()
+        elif name == "stop":
+            if phase is Phase.DONE:
+                self.say(msg.ALREADY_DONE)
+                return
+            self.state = self.state.evolve(paused=True)
+            self.say(msg.PAUSED if self.state.consented else msg.PAUSED_BEFORE_CONSENT)
+        elif name == "skip":
+            self.skip() if phase is not Phase.DONE else self.say(msg.ALREADY_DONE)
+        elif name == "back":
+            self.back()
+        elif name == "language":
+            self.state = self.state.evolve(overlay=Overlay.LANGUAGE)
+            self.ask_current()
+        elif name == "delete":
+            if not self.state.consented:
+                self.reprompt(msg.NOTHING_STORED)
+                return
+            self.state = self.state.evolve(overlay=Overlay.CONFIRM_DELETE)
+            self.ask_current()
+        elif name == "exit":
+            self.emit(WipeChat())
+            self.end()
+            self.say(msg.EXITED)
+        else:
+            self.say(msg.UNKNOWN_COMMAND)
+
+    def back(self) -> None:
+        state = self.state
+        if state.phase is Phase.DONE:
+            self.say(msg.ALREADY_DONE)
+        elif state.overlay:
+            self.state = state.evolve(overlay=None)
+            self.ask_current()
+        elif state.phase is Phase.CONSENT and state.consent_step > 0:
+            self.state = state.evolve(consent_step=state.consent_step - 1)
+            self.ask_current()
+        elif state.phase is Phase.QUESTIONS and state.history:
+            previous = state.history[-1]
+            self.state = state.evolve(current=previous, history=state.history[:-1], pending=())
+            self.say(msg.GOING_BACK)
+            self.ask_current()
+        else:
+            self.reprompt(msg.NOTHING_BEFORE)

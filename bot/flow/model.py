@@ -1,0 +1,113 @@
+"""The shape of a consent text and a questionnaire once loaded and validated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class QuestionKind(StrEnum):
+    SINGLE = "single"
+    MULTI = "multi"
+    TEXT = "text"
+    NUMBER = "number"
+    TESTIMONY = "testimony"
+
+    @property
+    def has_choices(self) -> bool:
+        return self in (QuestionKind.SINGLE, QuestionKind.MULTI)
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Show an item only when an earlier choice answer is one of `any_of`."""
+
+    question: str
+    any_of: frozenset[str]
+
+    def holds(self, answers: Mapping[str, tuple[str, ...]]) -> bool:
+        # A skipped (absent) answer matches nothing.
+        return not self.any_of.isdisjoint(answers.get(self.question, ()))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: QuestionKind
+    text: str
+    section: str
+    optional: bool = True
+    choices: tuple[Choice, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 4000
+    when: tuple[Condition, ...] = ()
+
+    def choice(self, choice_id: str) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str | None
+    when: Condition | None
+    question_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: str
+    welcome: str
+    closing: str
+    safety_note: str
+    sections: tuple[Section, ...]
+    questions: tuple[Question, ...]
+    source: str = "<memory>"
+    _by_id: Mapping[str, Question] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
+
+    def question(self, question_id: str) -> Question:
+        return self._by_id[question_id]
+
+    def has_question(self, question_id: str) -> bool:
+        return question_id in self._by_id
+
+    def index(self, question_id: str) -> int:
+        return self.questions.index(self._by_id[question_id])
+
+    @property
+    def condition_sources(self) -> frozenset[str]:
+        """Questions whose answers the engine must remember for skip logic."""
+        return frozenset(c.question for q in self.questions for c in q.when)
+
+    def section_of(self, question: Question) -> Section:
+        return next(s for s in self.sections if s.id == question.section)
+
+
+@dataclass(frozen=True)
+class ConsentItem:
+    id: str
+    kind: str  # "required" | "age_gate" | "optional"
+    text: str
+    yes: str
+    no: str
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    id: str
+    version: str
+    intro: str
+    items: tuple[ConsentItem, ...]
+    source: str = "<memory>"

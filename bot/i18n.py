@@ -1,0 +1,105 @@
+"""Rendering engine texts in a person's language through gettext catalogs.
+
+Catalogs live in `locales/<lang>/LC_MESSAGES/messages.mo` (compiled by `make`); fuzzy entries
+are left out when compiling, so an English source that changed falls back to English until a
+translator confirms the new translation.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.core import UnknownLocaleError
+from babel.numbers import format_decimal
+
+from bot.engine.text import Text
+
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def available_languages(locales_dir: Path) -> tuple[str, ...]:
+    """English first, then every language with a compiled catalog, sorted by code."""
+    found = sorted(
+        path.parent.parent.name
+        for path in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
+        if path.parent.parent.name != SOURCE_LANGUAGE
+    )
+    return (SOURCE_LANGUAGE, *found)
+
+
+def language_name(code: str) -> str:
+    """A language's name in its own script ("العربية", "Tagalog"), for the picker."""
+    try:
+        locale = Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        return code
+    name = locale.get_display_name(locale) or code
+    return name[:1].upper() + name[1:]
+
+
+def negotiate(preferred: str | None, supported: Iterable[str]) -> str | None:
+    """Map a platform language code (`pt-br`, `fil`) onto one we support, or None."""
+    if not preferred:
+        return None
+    supported = tuple(supported)
+    candidates = [preferred.replace("-", "_"), preferred.split("-")[0].split("_")[0]]
+    aliases = {"fil": "tl", "tl": "fil"}
+    candidates += [aliases[c] for c in candidates if c in aliases]
+    return negotiate_locale(candidates, supported, sep="_")
+
+
+class Translator:
+    """Holds loaded catalogs; renders a Text into one language."""
+
+    def __init__(self, locales_dir: Path = DEFAULT_LOCALES_DIR) -> None:
+        self.locales_dir = locales_dir
+        self.languages = available_languages(locales_dir)
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one Translator per process, catalogs are immutable
+    def catalog(self, language: str) -> gettext.NullTranslations:
+        return gettext.translation(
+            DOMAIN, localedir=self.locales_dir, languages=[language], fallback=True
+        )
+
+    def render(self, text: Text, language: str) -> str:
+        if text.verbatim:
+            return text.msgid
+        catalog = self.catalog(language)
+        if text.plural is not None and text.count is not None:
+            if text.context:
+                template = catalog.npgettext(text.context, text.msgid, text.plural, text.count)
+            else:
+                template = catalog.ngettext(text.msgid, text.plural, text.count)
+        elif text.context:
+            template = catalog.pgettext(text.context, text.msgid)
+        else:
+            template = catalog.gettext(text.msgid)
+        return _fill(template, dict(text.params), language)
+
+    def names(self) -> Mapping[str, str]:
+        return {code: language_name(code) for code in self.languages}
+
+
+def _fill(template: str, params: Mapping[str, str | int], language: str) -> str:
+    if not params:
+        return template
+    shown = {k: _number(v, language) if isinstance(v, int) else v for k, v in params.items()}
+    try:
+        return template.format_map(shown)
+    except (KeyError, IndexError, ValueError):
+        # A broken translation must never crash the bot: fall back to plain substitution.
+        return template
+
+
+def _number(value: int, language: str) -> str:
+    """Numbers as the person's locale writes them (babel), plain digits if babel lacks it."""
+    try:
+        return format_decimal(value, locale=language)
+    except (UnknownLocaleError, ValueError):
+        return str(value)

@@ -1,0 +1,241 @@
+"""Ties one channel, the engine and the store together.
+
+For every inbound event: find the person's working state, let the engine decide, make the
+storage changes durable (sealing answers as they arrive), and only then hand the rendered
+replies back to the channel. If saving fails, the state does not advance and the person is
+asked to send it again, so nothing already given is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import outbound as out
+from bot.engine import (
+    Action,
+    Ask,
+    ChoiceAnswer,
+    Completed,
+    Count,
+    DropAnswer,
+    EndSession,
+    Erase,
+    Event,
+    MediaAnswer,
+    MediaRef,
+    Notice,
+    NumberAnswer,
+    Phase,
+    RecordConsent,
+    Say,
+    Script,
+    SessionState,
+    Settle,
+    StoreAnswer,
+    TextAnswer,
+    WipeChat,
+    step,
+)
+from bot.engine.messages import SKIP_BUTTON
+from bot.engine.text import N_
+from bot.i18n import Translator
+from storage.server_keys import ServerKeys
+from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
+
+log = logging.getLogger(__name__)
+
+SAVE_FAILED = N_(
+    "We could not save this right now. Please send it again in a little while. "
+    "Your earlier answers are safe."
+)
+MEDIA_FAILED = N_("I could not receive that file. Please try sending it again.")
+MEDIA_TOO_BIG = N_(
+    "That file is too large for me to keep (the limit is {megabytes} MB). "
+    "Please send a shorter voice note, or write your answer."
+)
+RECENT_EVENTS_KEPT = 32  # enough to recognise a redelivered update
+MEMORY_SESSIONS = 50_000  # pre-consent and cached sessions kept in memory, oldest dropped
+
+MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
+
+
+class MediaTooLarge(Exception):
+    """The channel refused to fetch a file over the size limit."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"file larger than {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+
+
+@dataclass
+class _Session:
+    state: SessionState
+    seen: tuple[str, ...] = ()
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"state": self.state.to_json().decode(), "seen": list(self.seen)}
+                          ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> _Session:
+        data = json.loads(raw)
+        return cls(SessionState.from_json(data["state"].encode()), tuple(data["seen"]))
+
+
+class Orchestrator:
+    def __init__(self, script: Script, store: Store, keys: ServerKeys,
+                 translator: Translator, clock: Callable[[], datetime]) -> None:
+        self.script = script
+        self.store = store
+        self.keys = keys
+        self.translator = translator
+        self.clock = clock
+        # One event at a time per person; weak, so idle people cost no memory.
+        self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+        # Before consent nothing may be stored, so that state lives only here, in memory.
+        self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+
+    async def handle(self, channel: str, user_id: str, event: Event, *,
+                     event_id: str | None = None, language_hint: str | None = None,
+                     fetch_media: MediaFetcher | None = None) -> list[out.Outbound]:
+        respondent = self.keys.pseudonym(channel, user_id)
+        lock = self._locks.get(respondent)
+        if lock is None:
+            lock = self._locks[respondent] = asyncio.Lock()
+        async with lock:
+            return await self._handle(respondent, event, event_id, language_hint, fetch_media)
+
+    async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
+                      language_hint: str | None,
+                      fetch_media: MediaFetcher | None) -> list[out.Outbound]:
+        session = await self._load(respondent, language_hint)
+        if event_id is not None and event_id in session.seen:
+            log.info("duplicate_event_ignored")
+            return []
+        now = self.clock()
+        new_state, actions = step(self.script, session.state, event, now)
+        language = (new_state or session.state).language or self.script.default_language
+        try:
+            changes = await self._changes(respondent, session.state, new_state, actions, now,
+                                          fetch_media)
+        except MediaTooLarge as exc:
+            megabytes = exc.limit_bytes // 1_000_000
+            return [out.Message(self.translator.render(MEDIA_TOO_BIG.format(megabytes=megabytes),
+                                             language))]
+        except (OSError, ValueError):
+            log.warning("media_fetch_failed")
+            return [out.Message(self.translator.render(MEDIA_FAILED, language))]
+        seen = (*session.seen, event_id)[-RECENT_EVENTS_KEPT:] if event_id else session.seen
+        kept = _Session(new_state, seen) if new_state else None
+        if kept and new_state and new_state.consented and not changes.end_session:
+            changes.state = kept.to_bytes()
+        try:
+            await self.store.apply(changes)
+        except WriteFailed:
+            log.error("save_failed")
+            return [out.Message(self.translator.render(SAVE_FAILED, language))]
+        self._remember(respondent, kept)
+        for action in actions:
+            if isinstance(action, StoreAnswer):
+                log.info("answer_stored question=%s", action.question_id)
+        return self._deliver(actions, language)
+
+    async def _load(self, respondent: bytes, language_hint: str | None) -> _Session:
+        cached = self._sessions.get(respondent)
+        if cached is not None:
+            self._sessions.move_to_end(respondent)
+            return cached
+        status = await self.store.status(respondent)
+        if status.state is not None:
+            return _Session.from_bytes(status.state)
+        fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
+        if status.completed:
+            # Finished earlier: the working state is gone; only the language is known.
+            return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
+        return _Session(fresh)
+
+    def _remember(self, respondent: bytes, session: _Session | None) -> None:
+        if session is None:
+            self._sessions.pop(respondent, None)
+            return
+        self._sessions[respondent] = session
+        self._sessions.move_to_end(respondent)
+        while len(self._sessions) > MEMORY_SESSIONS:
+            self._sessions.popitem(last=False)
+
+    async def _changes(self, respondent: bytes, before: SessionState,
+                       after: SessionState | None, actions: tuple[Action, ...],
+                       now: datetime, fetch_media: MediaFetcher | None) -> Changes:
+        changes = Changes(respondent=respondent, today=now.date(), now=now,
+                          campaign=(after or before).campaign)
+        for action in actions:
+            if isinstance(action, StoreAnswer):
+                changes.answers.append(await self._answer(action, fetch_media))
+            elif isinstance(action, DropAnswer):
+                changes.dropped.append(action.question_id)
+            elif isinstance(action, RecordConsent):
+                changes.consent = ConsentIn(action.version, action.language, action.at,
+                                            dict(action.items))
+            elif isinstance(action, Count):
+                changes.counters.append(action.metric)
+            elif isinstance(action, Completed):
+                changes.completed = True
+            elif isinstance(action, Erase):
+                changes.erase = True
+            elif isinstance(action, EndSession):
+                changes.end_session = True
+        return changes
+
+    async def _answer(self, action: StoreAnswer, fetch_media: MediaFetcher | None) -> AnswerIn:
+        value = action.value
+        header: dict[str, object] = {"language": action.language}
+        body = b""
+        if isinstance(value, ChoiceAnswer):
+            header |= {"kind": "choice", "value": list(value.choices)}
+        elif isinstance(value, TextAnswer):
+            header |= {"kind": "text", "value": value.text}
+        elif isinstance(value, NumberAnswer):
+            header |= {"kind": "number", "value": value.number}
+        elif isinstance(value, MediaAnswer):
+            if fetch_media is None:
+                raise ValueError("this channel cannot fetch media")
+            body = await fetch_media(value.media)
+            header |= {"kind": "media", "media": value.media.kind,
+                       "mime_type": value.media.mime_type, "duration": value.media.duration}
+        return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body)
+
+    def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
+        render = self.translator.render
+        delivered: list[out.Outbound] = []
+        for action in actions:
+            if isinstance(action, Say):
+                delivered.append(out.Message(render(action.text, language)))
+            elif isinstance(action, Ask):
+                delivered.append(out.Prompt(
+                    token=action.token,
+                    text=render(action.text, language),
+                    buttons=tuple(out.Button(o.key, render(o.label, language), o.selected)
+                                  for o in action.options),
+                    multi=action.multi,
+                    skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
+                    refresh=action.refresh,
+                ))
+            elif isinstance(action, Notice):
+                delivered.append(out.Toast(render(action.text, language)))
+            elif isinstance(action, Settle):
+                delivered.append(out.Answered(
+                    action.token, ", ".join(render(t, language) for t in action.answer)))
+            elif isinstance(action, WipeChat):
+                delivered.append(out.WipeChat())
+            elif isinstance(action, EndSession):
+                delivered.append(out.SessionEnded())
+        return delivered

@@ -1,0 +1,55 @@
+"""What channels deliver: the engine's actions, rendered in the person's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Button:
+    key: str
+    label: str
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question. `token` ties its buttons to it; `refresh` re-draws an earlier prompt."""
+
+    token: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    multi: bool = False
+    skip_label: str | None = None  # set when the question may be skipped
+    refresh: bool = False
+
+
+@dataclass(frozen=True)
+class Toast:
+    text: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The prompt with `token` is answered: show `summary`, remove its buttons."""
+
+    token: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class WipeChat:
+    """Remove this conversation from the person's device where the platform allows."""
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    """The session is over: forget anything kept for it (e.g. message ids)."""
+
+
+Outbound = Message | Prompt | Toast | Answered | WipeChat | SessionEnded

@@ -1,0 +1,124 @@
+"""Assembling a running bot from settings: keys, flows, catalogs, store, orchestrator.
+
+Every way the set-up can be wrong ends here in a `ConfigError` whose message tells the person
+running the bot exactly what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+from bot.engine import Script
+from bot.flow import FlowError, load_consent, load_questionnaire
+from bot.i18n import DEFAULT_LOCALES_DIR, Translator
+from bot.orchestrator import Orchestrator
+from storage.db import DatabaseError
+from storage.keys import KeyFileError, KeyPair, encode_public, parse_recipients, wrap_private_key
+from storage.sealing import RecipientKey
+from storage.server_keys import MIN_SECRET_BYTES, ServerKeys, new_secret
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+FLOWS_DIR = Path(__file__).resolve().parent / "flows"
+DEMO_PASSPHRASE = "demo"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    recipients: tuple[RecipientKey, ...]
+    server_keys: ServerKeys
+
+
+def load_script(settings: Settings, translator: Translator) -> Script:
+    try:
+        consent = load_consent(settings.consent_file or FLOWS_DIR / "consent.toml")
+        questionnaire = load_questionnaire(settings.flow_file or FLOWS_DIR / "default.toml")
+    except FlowError as exc:
+        raise ConfigError(f"the flow file is invalid: {exc}") from exc
+    return Script(consent, questionnaire, translator.languages, translator.names())
+
+
+def load_secrets(settings: Settings) -> Secrets:
+    if settings.demo:
+        return _demo_secrets(settings.data_dir / "demo")
+    if not settings.recipient_public_keys:
+        raise ConfigError(
+            "No researcher public key is configured, so answers could not be sealed.\n"
+            "  1. On a researcher's own computer run:  testimony-bot keys init\n"
+            "  2. Put the public key it prints into .env:  RECIPIENT_PUBLIC_KEYS=tbpub1:...\n"
+            "To try the bot with throwaway keys instead, run:  make run   (or DEMO=1)"
+        )
+    try:
+        recipients = parse_recipients(settings.recipient_public_keys)
+    except KeyFileError as exc:
+        raise ConfigError(f"RECIPIENT_PUBLIC_KEYS: {exc}") from exc
+    return Secrets(recipients, _server_keys(settings.server_secret.value))
+
+
+def _server_keys(secret: str) -> ServerKeys:
+    if not secret:
+        raise ConfigError(
+            "SERVER_SECRET is not set. Create one with:  testimony-bot secret\n"
+            "and put it into .env as SERVER_SECRET=... (keep it out of the database and backups)"
+        )
+    raw = bytes.fromhex(secret) if _is_hex(secret) else secret.encode()
+    if len(raw) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"SERVER_SECRET is too short: use at least {MIN_SECRET_BYTES} random bytes "
+            "(testimony-bot secret prints one)"
+        )
+    return ServerKeys.from_secret(raw)
+
+
+def _is_hex(value: str) -> bool:
+    return len(value) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def _demo_secrets(folder: Path) -> Secrets:
+    """Throwaway keys in the data folder, created on first use, announced loudly."""
+    public_file, private_file = folder / "researcher.pub", folder / "researcher.key"
+    secret_file = folder / "server_secret"
+    created = not public_file.exists()
+    if created:
+        folder.mkdir(parents=True, exist_ok=True)
+        pair = KeyPair.generate()
+        private_file.write_text(wrap_private_key(pair, DEMO_PASSPHRASE, log2_n=14),
+                                encoding="utf-8")
+        private_file.chmod(0o600)
+        public_file.write_text(encode_public(pair.public) + "\n", encoding="utf-8")
+        secret_file.write_text(new_secret() + "\n", encoding="utf-8")
+        secret_file.chmod(0o600)
+    print(
+        "\n*** DEMO MODE: throwaway keys, NOT for real testimonies ***\n"
+        f"*** private key: {private_file} (passphrase: {DEMO_PASSPHRASE!r})\n"
+        f"*** read the answers with: testimony-bot open --db {folder.parent / 'testimonies.db'}"
+        f" --key {private_file}\n",
+        file=sys.stderr,
+    )
+    recipients = parse_recipients(str(public_file))
+    return Secrets(recipients, _server_keys(secret_file.read_text(encoding="utf-8").strip()))
+
+
+async def build(settings: Settings) -> Orchestrator:
+    """Everything a channel needs, or a ConfigError that says what to fix."""
+    translator = Translator(settings.locales_dir or DEFAULT_LOCALES_DIR)
+    script = load_script(settings, translator)
+    secrets = load_secrets(settings)
+    try:
+        store = await Store.open(settings.database_path, secrets.recipients,
+                                 secrets.server_keys)
+    except DatabaseError as exc:
+        raise ConfigError(f"{exc}. Check DATA_DIR ({settings.data_dir}) is writable.") from exc
+    log.info("bot_ready languages=%d questions=%d recipients=%d", len(script.languages),
+             len(script.questionnaire.questions), len(secrets.recipients))
+    return Orchestrator(script, store, secrets.server_keys, translator, utc_now)

@@ -1,0 +1,120 @@
+"""Opening the database: pragmas for durability and erasure, and numbered migrations.
+
+The schema changes only through `storage/migrations/NNNN_name.sql`, applied in order inside a
+transaction and recorded in `schema_migrations`, as sqlite-utils does.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+MIGRATION_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",  # an acknowledged answer survives power loss
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA secure_delete=ON",  # erased content is overwritten, not left in free pages
+    "PRAGMA busy_timeout=5000",
+)
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (unwritable, from a newer version, damaged)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = MIGRATION_NAME.fullmatch(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.number)
+    numbers = [m.number for m in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply pending migrations (synchronously: used by the async opener and by tools)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    known = migrations()
+    if done - {m.number for m in known}:
+        raise DatabaseError("this database was written by a newer version of testimony-bot")
+    applied = []
+    for migration in known:
+        if migration.number in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.number, migration.name, datetime.now(UTC).isoformat()),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.number)
+    return applied
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3 runs one per execute inside a transaction).
+
+    SQLite's own `complete_statement` decides where a statement ends, so semicolons inside
+    comments or strings do not cut one in two.
+    """
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise DatabaseError("a migration ends with an unfinished statement")
+    return statements
+
+
+def connect_sync(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the bot's database."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with connect_sync(path) as conn:
+            migrate(conn)
+        conn.close()
+        db = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in PRAGMAS:
+            await db.execute(pragma)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"cannot open the database at {path}: {exc}") from exc
+    return db

@@ -1,0 +1,31 @@
+"""The plaintext inside a sealed answer: a small JSON header, then raw bytes for media.
+
+Kept in storage so the server (which writes it) and the researcher's reader (which reads it)
+share one definition.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_SEPARATOR = b"\n"
+
+
+def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
+    return json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode() + _SEPARATOR + body
+
+
+def decode(plaintext: bytes) -> tuple[dict[str, Any], bytes]:
+    head, _, body = plaintext.partition(_SEPARATOR)
+    header = json.loads(head)
+    if not isinstance(header, dict):
+        raise ValueError("answer header is not an object")
+    return header, body
+
+
+def answer_aad(respondent: bytes, question_id: str, flow_id: str, flow_version: str) -> bytes:
+    """Associated data naming the record, so a blob copied to another row fails to open."""
+    return "\x1f".join(
+        ("testimony-bot/v1/answers", respondent.hex(), question_id, flow_id, flow_version)
+    ).encode()

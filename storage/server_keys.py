@@ -1,0 +1,73 @@
+"""Keys the running bot may hold, all derived from the one `SERVER_SECRET`.
+
+- the pseudonym key turns `telegram:123456` into an HMAC that cannot be brute-forced without it
+  (Telegram ids fit in 52 bits: an unkeyed hash falls in an hour);
+- the state key encrypts the session's working state, which the bot must read back.
+Neither key, nor the secret, is ever written to the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MIN_SECRET_BYTES = 32
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"testimony-bot/v1",
+                info=purpose).derive(secret)
+
+
+class StateError(Exception):
+    """Working state could not be decrypted (another SERVER_SECRET, or damage)."""
+
+
+@dataclass(frozen=True, repr=False)
+class ServerKeys:
+    pseudonym_key: bytes
+    state_key: bytes
+    tag_key: bytes
+
+    @classmethod
+    def from_secret(cls, secret: bytes) -> ServerKeys:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"SERVER_SECRET must hold at least {MIN_SECRET_BYTES} bytes")
+        return cls(
+            pseudonym_key=_derive(secret, b"pseudonym"),
+            state_key=_derive(secret, b"working-state"),
+            tag_key=_derive(secret, b"tags"),
+        )
+
+    def __repr__(self) -> str:  # never print key material
+        return "ServerKeys(<hidden>)"
+
+    def pseudonym(self, channel: str, user_id: str) -> bytes:
+        """The only form in which a person's platform id is ever stored."""
+        return hmac.new(self.pseudonym_key, f"{channel}:{user_id}".encode(), hashlib.sha256).digest()
+
+    def tag(self, *parts: str) -> bytes:
+        """A keyed digest for non-respondent lookups (e.g. processed update ids)."""
+        return hmac.new(self.tag_key, "\x1f".join(parts).encode(), hashlib.sha256).digest()[:16]
+
+    def seal_state(self, respondent: bytes, state: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self.state_key).encrypt(nonce, state, b"state" + respondent)
+
+    def open_state(self, respondent: bytes, blob: bytes) -> bytes:
+        try:
+            return AESGCM(self.state_key).decrypt(blob[:12], blob[12:], b"state" + respondent)
+        except (InvalidTag, ValueError) as exc:
+            raise StateError("working state cannot be opened with this SERVER_SECRET") from exc
+
+
+def new_secret() -> str:
+    """A fresh SERVER_SECRET in the form `.env` expects (64 hex characters)."""
+    return os.urandom(32).hex()
