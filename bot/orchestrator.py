@@ -136,7 +136,8 @@ class Orchestrator:
             return [out.Message(self.translator.render(MEDIA_FAILED, language))]
         seen = (*session.seen, event_id)[-RECENT_EVENTS_KEPT:] if event_id else session.seen
         kept = _Session(new_state, seen) if new_state else None
-        if kept and new_state and new_state.consented and not changes.end_session:
+        if (kept and new_state and new_state.consented and not changes.end_session
+                and (new_state != session.state or seen != session.seen)):
             changes.state = kept.to_bytes()
         try:
             await self.store.apply(changes)

@@ -26,7 +26,7 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
-DEMO_PASSPHRASE = "demo"
+DEMO_PASSPHRASE = "demo"  # noqa: S105 - demo keys are throwaway by design, and say so
 
 
 def utc_now() -> datetime:

@@ -126,7 +126,8 @@ def unwrap_private_key(text: str, passphrase: str, source: str = "key file") -> 
                                   "public_key")}
     wrapping = _kdf(salt, log2_n, r, p).derive(passphrase.encode())
     try:
-        raw = AESGCM(wrapping).decrypt(nonce, ciphertext, json.dumps(params, sort_keys=True).encode())
+        aad = json.dumps(params, sort_keys=True).encode()
+        raw = AESGCM(wrapping).decrypt(nonce, ciphertext, aad)
     except InvalidTag as exc:
         raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)") from exc
     pair = KeyPair(X25519PrivateKey.from_private_bytes(raw))

@@ -13,7 +13,8 @@ _SEPARATOR = b"\n"
 
 
 def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
-    return json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode() + _SEPARATOR + body
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    return head + _SEPARATOR + body
 
 
 def decode(plaintext: bytes) -> tuple[dict[str, Any], bytes]:

@@ -51,7 +51,8 @@ class ServerKeys:
 
     def pseudonym(self, channel: str, user_id: str) -> bytes:
         """The only form in which a person's platform id is ever stored."""
-        return hmac.new(self.pseudonym_key, f"{channel}:{user_id}".encode(), hashlib.sha256).digest()
+        message = f"{channel}:{user_id}".encode()
+        return hmac.new(self.pseudonym_key, message, hashlib.sha256).digest()
 
     def tag(self, *parts: str) -> bytes:
         """A keyed digest for non-respondent lookups (e.g. processed update ids)."""

@@ -173,7 +173,10 @@ class Store:
     async def _commit_batch(self, batch: list[tuple[_Sealed, asyncio.Future[None]]]) -> None:
         try:
             await self._transaction([item for item, _ in batch])
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            if len(batch) == 1:
+                _resolve(batch[0][1], WriteFailed(f"could not save: {exc.__class__.__name__}"))
+                return
             # Find out whose change failed: retry each alone so the others still land.
             for item, future in batch:
                 try:

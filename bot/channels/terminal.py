@@ -79,7 +79,7 @@ class TerminalChat:
         return MediaIn(MediaRef(kind, str(path), mime, size))
 
     async def fetch(self, ref: MediaRef) -> bytes:
-        return Path(ref.reference).read_bytes()
+        return await asyncio.to_thread(Path(ref.reference).read_bytes)
 
     async def send(self, event: Event) -> None:
         self.counter += 1

@@ -13,7 +13,7 @@ from typing import Any
 from bot.config import Settings, load_settings
 from bot.logsetup import configure_logging
 
-PASSPHRASE_ENV = "KEY_PASSPHRASE"
+PASSPHRASE_ENV = "KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 Subparsers = Any  # argparse's _SubParsersAction is private; typed loosely on purpose
 
 

@@ -161,7 +161,12 @@ class _Turn:
         if event.campaign and not self.state.consented and not self.state.campaign:
             self.state = self.state.evolve(campaign=event.campaign)
         self.state = self.state.evolve(paused=False)
+        self.welcome_back()
+
+    def welcome_back(self) -> None:
         self.say(msg.RESUMED)
+        if self.state.phase is Phase.QUESTIONS and self.state.history:
+            self.say(msg.progress(len(self.state.history)))
         self.ask_current()
 
     def resume(self, event: Event) -> None:
@@ -169,8 +174,7 @@ class _Turn:
         if isinstance(event, ChoiceIn) and event.token == self.state.token:
             self.choice(event)  # a button of the paused question simply answers it
             return
-        self.say(msg.RESUMED)
-        self.ask_current()
+        self.welcome_back()
 
     # -- asking --------------------------------------------------------------------------
     def next_token(self) -> str:

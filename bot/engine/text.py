@@ -28,12 +28,12 @@ class Text:
         return replace(self, params=tuple(sorted(merged.items())))
 
 
-def N_(msgid: str, **params: str | int) -> Text:  # noqa: N802 - gettext's marker name
+def N_(msgid: str, **params: str | int) -> Text:
     """Mark an interface string for extraction (`pybabel extract` knows `N_`)."""
     return Text(msgid, params=tuple(sorted(params.items())))
 
 
-def NP_(singular: str, plural: str, count: int, **params: str | int) -> Text:  # noqa: N802
+def NP_(singular: str, plural: str, count: int, **params: str | int) -> Text:
     """A string with gettext plural forms; `count` is also available as `{count}`."""
     merged = {"count": count, **params}
     return Text(singular, params=tuple(sorted(merged.items())), plural=plural, count=count)

@@ -144,7 +144,7 @@ def _question(reader: _Reader, raw: Any, section: Section, position: int) -> Que
     qid = reader.ident(table, where)
     kind_name = table.get("kind")
     try:
-        kind = QuestionKind(kind_name)
+        kind = QuestionKind(str(kind_name))
     except ValueError:
         kinds = ", ".join(k.value for k in QuestionKind)
         raise reader.fail(qid, f"unknown kind {kind_name!r} (use one of: {kinds})") from None

@@ -1,0 +1,98 @@
+"""Shared fixtures: real keys, a real store in a temp dir, a fixed clock. Nothing mocked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Script
+from bot.flow import load_consent, load_questionnaire
+from bot.i18n import DEFAULT_LOCALES_DIR, Translator
+from bot.orchestrator import Orchestrator
+from storage.keys import KeyPair
+from storage.server_keys import ServerKeys
+from storage.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_FLOWS = Path(__file__).resolve().parent / "data" / "flows"
+DEFAULT_FLOWS = ROOT / "bot" / "flows"
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+class Clock:
+    """The one edge besides Telegram we fake: time. Tests move it on explicitly."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def researcher() -> KeyPair:
+    return KeyPair.generate()
+
+
+@pytest.fixture(scope="session")
+def server_keys() -> ServerKeys:
+    return ServerKeys.from_secret(b"s" * 16 + b"e" * 16)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def translator() -> Translator:
+    return Translator(DEFAULT_LOCALES_DIR)
+
+
+def make_script(translator: Translator, flow: Path, consent: Path,
+                languages: tuple[str, ...] | None = None) -> Script:
+    langs = languages or translator.languages
+    return Script(load_consent(consent), load_questionnaire(flow), langs,
+                  {code: translator.names().get(code, code) for code in langs})
+
+
+@pytest.fixture
+def mini_script(translator: Translator) -> Script:
+    return make_script(translator, TEST_FLOWS / "mini.toml", TEST_FLOWS / "consent.toml",
+                       ("en",))
+
+
+@pytest.fixture
+def default_script(translator: Translator) -> Script:
+    return make_script(translator, DEFAULT_FLOWS / "default.toml", DEFAULT_FLOWS / "consent.toml")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "testimonies.db"
+
+
+@pytest.fixture
+async def store(db_path: Path, researcher: KeyPair, server_keys: ServerKeys
+                ) -> AsyncIterator[Store]:
+    opened = await Store.open(db_path, [researcher.public], server_keys)
+    yield opened
+    await opened.close()
+
+
+OrchestratorFactory = Callable[[Script], Orchestrator]
+
+
+@pytest.fixture
+def orchestrator_for(store: Store, server_keys: ServerKeys, translator: Translator,
+                     clock: Clock) -> OrchestratorFactory:
+    def build(script: Script) -> Orchestrator:
+        return Orchestrator(script, store, server_keys, translator, clock)
+
+    return build
