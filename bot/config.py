@@ -49,6 +49,8 @@ class Settings:
     locales_dir: Path | None
     flow_file: Path | None
     consent_file: Path | None
+    bot_username: str
+    field_worker_ids: tuple[str, ...]
 
     @property
     def database_path(self) -> Path:
@@ -135,4 +137,14 @@ def load_settings(environ: Mapping[str, str] | None = None,
         locales_dir=path_or_none("LOCALES_DIR"),
         flow_file=path_or_none("FLOW_FILE"),
         consent_file=path_or_none("CONSENT_FILE"),
+        bot_username=get("BOT_USERNAME").lstrip("@"),
+        field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
     )
+
+
+def _ids(value: str) -> list[str]:
+    ids = [item for item in value.replace(",", " ").split() if item]
+    bad = [item for item in ids if not item.isdigit()]
+    if bad:
+        raise ConfigError("FIELD_WORKER_IDS must be numeric Telegram user ids, comma-separated")
+    return ids

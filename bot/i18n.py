@@ -33,8 +33,14 @@ def available_languages(locales_dir: Path) -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *found)
 
 
+# Where CLDR's own name is not what speakers call the language in a picker.
+NAME_OVERRIDES = {"tl": "Tagalog"}
+
+
 def language_name(code: str) -> str:
     """A language's name in its own script ("العربية", "Tagalog"), for the picker."""
+    if code in NAME_OVERRIDES:
+        return NAME_OVERRIDES[code]
     try:
         locale = Locale.parse(code)
     except (UnknownLocaleError, ValueError):

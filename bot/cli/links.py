@@ -1,0 +1,129 @@
+"""`links create|list|disable`: campaign links and QR codes for field workers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from datetime import date
+from pathlib import Path
+
+from bot.cli.common import Subparsers, UserError, settings
+from bot.config import Settings
+from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
+from bot.links.qr import link_url, qr_png, qr_svg
+from bot.runtime import utc_now
+from storage.links import FUNNEL, LinkBook
+
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+def register(commands: Subparsers) -> None:
+    links = commands.add_parser("links", help="campaign links and QR codes for field workers")
+    sub = links.add_subparsers(dest="links_command", metavar="ACTION", required=True)
+    create = sub.add_parser("create", help="make a link and its QR code (PNG and SVG)")
+    create.add_argument("--campaign", required=True, help="e.g. imrf-2022")
+    create.add_argument("--partner", required=True, help="the partner organisation")
+    create.add_argument("--region", required=True, help="where the link is handed out")
+    create.add_argument("--lang", help="preselect this language (e.g. ar)")
+    create.add_argument("--label", help="a note for yourselves, e.g. 'flyer, shelter B'")
+    create.add_argument("--expires", type=_day, metavar="YYYY-MM-DD",
+                        help="last day the link counts for this campaign")
+    create.add_argument("--out-dir", type=Path, help="where to write the QR files "
+                        "(default: DATA_DIR/links)")
+    create.set_defaults(handler=create_link)
+    listing = sub.add_parser("list", help="all links with their figures (small counts as <5)")
+    listing.set_defaults(handler=list_links)
+    disable = sub.add_parser("disable", help="stop attributing to a link (it still works)")
+    disable.add_argument("code")
+    disable.set_defaults(handler=disable_link)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use the form YYYY-MM-DD") from None
+
+
+def create_link(args: argparse.Namespace) -> int:
+    config = settings()
+    if not config.bot_username:
+        raise UserError("set BOT_USERNAME (the bot's @username) in .env to make t.me links")
+    if args.lang and not LANGUAGE.fullmatch(args.lang):
+        raise UserError("--lang takes a language code such as ar, es or tl")
+    return asyncio.run(_create(config, args))
+
+
+async def _create(config: Settings, args: argparse.Namespace) -> int:
+    book = await LinkBook.open(config.database_path)
+    try:
+        link = await book.create(campaign=args.campaign, partner=args.partner,
+                                 region=args.region, language=args.lang, label=args.label,
+                                 expires_on=args.expires, now=utc_now())
+    finally:
+        await book.close()
+    url = link_url(config.bot_username, link.code)
+    folder: Path = args.out_dir or config.data_dir / "links"
+    write_qr_files(folder, url, link.code)
+    print(url)
+    print(f"code: {link.code}   (people can also type it to the bot)")
+    print(f"QR code: {folder / (link.code + '.png')} and .svg")
+    return 0
+
+
+def write_qr_files(folder: Path, url: str, code: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{code}.png").write_bytes(qr_png(url, code))
+    (folder / f"{code}.svg").write_text(qr_svg(url, code), encoding="utf-8")
+
+
+def list_links(args: argparse.Namespace) -> int:
+    return asyncio.run(_list(settings()))
+
+
+async def _list(config: Settings) -> int:
+    book = await LinkBook.open(config.database_path)
+    try:
+        figures = await book.figures(await book.all())
+    finally:
+        await book.close()
+    if not figures:
+        print("No links yet. Make one with: testimony-bot links create --campaign ...")
+        return 0
+    today = utc_now().date()
+    header = ["code", "campaign", "partner", "region", "lang", "expires", "state",
+              *(COLUMN_TITLES[m] for m in FUNNEL)]
+    rows = [header]
+    for item in figures:
+        link = item.link
+        state = "live" if link.live_on(today) else ("disabled" if not link.active else "expired")
+        rows.append([link.code, link.campaign, link.partner, link.region, link.language or "-",
+                     link.expires_on.isoformat() if link.expires_on else "-", state,
+                     *masked(item.live).values()])
+        if any(item.expired.values()):
+            rows.append(["", "", "", "", "", "", "after end", *masked(item.expired).values()])
+    print(table(rows))
+    print()
+    campaign_rows = [["campaign", "links", *(COLUMN_TITLES[m] for m in FUNNEL)]]
+    for campaign in by_campaign(figures):
+        campaign_rows.append([campaign.campaign, str(campaign.links),
+                              *masked(campaign.counts).values()])
+    print(table(campaign_rows))
+    return 0
+
+
+def disable_link(args: argparse.Namespace) -> int:
+    return asyncio.run(_disable(settings(), args.code))
+
+
+async def _disable(config: Settings, code: str) -> int:
+    book = await LinkBook.open(config.database_path)
+    try:
+        found = await book.disable(code)
+    finally:
+        await book.close()
+    if not found:
+        raise UserError(f"no link with code {code}")
+    print(f"{code} disabled: it still opens the bot, but new people count as 'after end'.")
+    return 0

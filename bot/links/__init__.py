@@ -1,0 +1,1 @@
+"""Campaign links for field workers: deep links, QR codes and masked funnel figures."""

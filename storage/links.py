@@ -1,0 +1,150 @@
+"""Campaign links: create, find, disable, and their funnel figures (never identities).
+
+A link's code is what the person's `/start` payload (or typed code) carries. Attribution keys
+used in counters and respondent records:
+- `CODE` for a live link,
+- `expired:CODE` for a link that is expired or disabled (the person is still welcomed; the
+  field worker sees that people keep arriving through an old link),
+- any other well-formed code is kept as given (a campaign code from outside this table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from storage import db
+
+# Lower-case letters and digits without look-alikes (0/o, 1/l/i): people type these codes.
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: not guessable, short enough to type
+EXPIRED_PREFIX = "expired:"
+FUNNEL = ("opened", "language_chosen", "consented", "declined", "under_age", "theme_answered",
+          "completed", "deleted")
+
+
+@dataclass(frozen=True)
+class Link:
+    code: str
+    campaign: str
+    partner: str
+    region: str
+    language: str | None
+    label: str | None
+    expires_on: date | None
+    active: bool
+    created_at: datetime
+
+    def live_on(self, day: date) -> bool:
+        return self.active and (self.expires_on is None or day <= self.expires_on)
+
+    def attribution(self, day: date) -> str:
+        return self.code if self.live_on(day) else EXPIRED_PREFIX + self.code
+
+
+@dataclass(frozen=True)
+class LinkFigures:
+    link: Link
+    live: dict[str, int]  # funnel counts while the link was live
+    expired: dict[str, int]  # counts of people who arrived after it expired or was disabled
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _link(row: Sequence[object]) -> Link:
+    code, campaign, partner, region, language, label, expires, active, created = row
+    return Link(str(code), str(campaign), str(partner), str(region),
+                str(language) if language else None, str(label) if label else None,
+                date.fromisoformat(str(expires)) if expires else None, bool(active),
+                datetime.fromisoformat(str(created)))
+
+
+_COLUMNS = ("code, campaign, partner, region, language, label, expires_on, active, "
+            "created_at")
+
+
+class LinkBook:
+    """Link records on a connection shared with the store (or its own, for the CLI)."""
+
+    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock | None = None,
+                 owns_connection: bool = False) -> None:
+        self._conn = conn
+        self._lock = lock or asyncio.Lock()
+        self._owns = owns_connection
+
+    @classmethod
+    async def open(cls, path: Path) -> LinkBook:
+        return cls(await db.connect(path), owns_connection=True)
+
+    async def close(self) -> None:
+        if self._owns:
+            await self._conn.close()
+
+    async def _write(self, sql: str, params: Sequence[object]) -> int:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._conn.execute(sql, params)
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("ROLLBACK")
+                raise
+            return cursor.rowcount
+
+    async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
+                     language: str | None = None, label: str | None = None,
+                     expires_on: date | None = None, created_by: bytes | None = None) -> Link:
+        for _ in range(5):  # a collision is astronomically rare; retry rather than fail
+            code = new_code()
+            try:
+                await self._write(
+                    f"INSERT INTO links ({_COLUMNS}, created_by) "  # noqa: S608 - constant
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (code, campaign, partner, region, language, label,
+                     expires_on.isoformat() if expires_on else None, now.isoformat(),
+                     created_by))
+            except sqlite3.IntegrityError:
+                continue
+            found = await self.find(code)
+            assert found is not None
+            return found
+        raise RuntimeError("could not find a free link code")
+
+    async def find(self, code: str) -> Link | None:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM links WHERE code = ?", (code.lower(),)  # noqa: S608
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _link(row) if row else None
+
+    async def disable(self, code: str) -> bool:
+        return await self._write("UPDATE links SET active = 0 WHERE code = ?",
+                                 (code.lower(),)) == 1
+
+    async def all(self, created_by: bytes | None = None) -> list[Link]:
+        query = f"SELECT {_COLUMNS} FROM links"  # noqa: S608 - constant
+        params: tuple[object, ...] = ()
+        if created_by is not None:
+            query += " WHERE created_by = ?"
+            params = (created_by,)
+        async with self._conn.execute(query + " ORDER BY created_at, code", params) as cursor:
+            return [_link(row) async for row in cursor]
+
+    async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
+        counts: dict[str, dict[str, int]] = {}
+        async with self._conn.execute("SELECT campaign, metric, count FROM counters") as cursor:
+            async for key, metric, count in cursor:
+                counts.setdefault(str(key), {})[str(metric)] = int(count)
+        return [LinkFigures(link, counts.get(link.code, {}),
+                            counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
