@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 from babel.messages.mofile import write_mo
-from babel.numbers import format_decimal
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from bot.engine.text import Text
 from bot.flow import load_consent, load_questionnaire
 from bot.flow.extract import flow_messages
 from bot.i18n import Translator, language_name, negotiate
-
 from tests.conftest import DEFAULT_FLOWS, ROOT, TEST_FLOWS
 
 LOCALES = ROOT / "locales"
@@ -39,7 +38,7 @@ def template() -> dict[tuple[str | None, str], object]:
 
 def test_every_required_language_ships() -> None:
     shipped = {p.parent.parent.name for p in catalogs()} | {"en"}
-    assert REQUIRED <= shipped, f"missing catalogs: {sorted(REQUIRED - shipped)}"
+    assert shipped >= REQUIRED, f"missing catalogs: {sorted(REQUIRED - shipped)}"
 
 
 def test_template_is_up_to_date_with_the_flows() -> None:

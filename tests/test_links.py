@@ -15,9 +15,7 @@ from PIL import Image
 from bot.engine import Script, Start, TextIn
 from bot.links.funnel import by_campaign, mask, masked
 from bot.links.qr import link_url, qr_png, qr_svg
-from storage.links import LinkBook
 from storage.store import Store
-
 from tests.conftest import DEFAULT_FLOWS, TEST_FLOWS, Clock, OrchestratorFactory, make_script
 from tests.test_store import Person
 
@@ -32,7 +30,7 @@ def decode_qr(png: bytes, tmp_path: Path) -> str:
 def test_qr_png_decodes_to_the_link_and_svg_is_xml(tmp_path: Path) -> None:
     url = link_url("testimony_test_bot", "vfdvu9ag")
     assert decode_qr(qr_png(url, "vfdvu9ag"), tmp_path) == url
-    svg = ET.fromstring(qr_svg(url, "vfdvu9ag").split("\n", 1)[1])  # noqa: S314 - our own
+    svg = ET.fromstring(qr_svg(url, "vfdvu9ag").split("\n", 1)[1])
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     assert texts == ["Code: vfdvu9ag"]
