@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import weakref
 from collections import OrderedDict
@@ -39,14 +40,17 @@ from bot.engine import (
     Script,
     SessionState,
     Settle,
+    Start,
     StoreAnswer,
     TextAnswer,
+    TextIn,
     WipeChat,
     step,
 )
 from bot.engine.messages import SKIP_BUTTON
 from bot.engine.text import N_
 from bot.i18n import Translator
+from storage.links import CODE_ALPHABET, CODE_LENGTH
 from storage.server_keys import ServerKeys
 from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
 
@@ -64,6 +68,7 @@ MEDIA_TOO_BIG = N_(
 RECENT_EVENTS_KEPT = 32  # enough to recognise a redelivered update
 MEMORY_SESSIONS = 50_000  # pre-consent and cached sessions kept in memory, oldest dropped
 
+LINK_CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
 
 
@@ -122,6 +127,7 @@ class Orchestrator:
             log.info("duplicate_event_ignored")
             return []
         now = self.clock()
+        event = await self._attribute(event, session.state, now)
         new_state, actions = step(self.script, session.state, event, now)
         language = (new_state or session.state).language or self.script.default_language
         try:
@@ -150,6 +156,24 @@ class Orchestrator:
                 log.info("answer_stored question=%s", action.question_id)
         return self._deliver(actions, language)
 
+    async def _attribute(self, event: Event, state: SessionState, now: datetime) -> Event:
+        """Resolve a campaign code against the links table; a typed code counts as /start.
+
+        A code is attribution only, never trusted as anything else. A link that expired or
+        was disabled still starts the bot: the person is never turned away.
+        """
+        if isinstance(event, TextIn) and not state.consented:
+            typed = event.text.strip().lower()
+            if LINK_CODE.fullmatch(typed) and await self.store.links.find(typed):
+                event = Start(campaign=typed)
+        if not isinstance(event, Start) or not event.campaign:
+            return event
+        link = await self.store.links.find(event.campaign)
+        if link is None:
+            return event
+        return Start(campaign=link.attribution(now.date()),
+                     language_hint=link.language or event.language_hint)
+
     async def _load(self, respondent: bytes, language_hint: str | None) -> _Session:
         cached = self._sessions.get(respondent)
         if cached is not None:
@@ -161,7 +185,8 @@ class Orchestrator:
         fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
-            return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
+            return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language,
+                                         campaign=status.campaign))
         return _Session(fresh)
 
     def _remember(self, respondent: bytes, session: _Session | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import db, payload
+from storage.links import LinkBook
 from storage.sealing import RecipientKey, seal
 from storage.server_keys import ServerKeys
 
@@ -84,6 +85,7 @@ class RespondentStatus:
     completed: bool
     consent_language: str | None
     state: bytes | None
+    campaign: str | None = None
 
 
 class Store:
@@ -97,6 +99,7 @@ class Store:
         self._closing = False
         self._tx_lock = asyncio.Lock()  # one transaction at a time on the shared connection
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+        self.links = LinkBook(conn, self._tx_lock)
         self.commits = 0  # for benchmarks: how many transactions served how many changes
 
     @classmethod
@@ -115,7 +118,7 @@ class Store:
     # -- reading what the bot may read ----------------------------------------------------
     async def status(self, respondent: bytes) -> RespondentStatus:
         async with self._conn.execute(
-            "SELECT r.completed_on, c.language, s.state FROM respondents r "
+            "SELECT r.completed_on, c.language, s.state, r.campaign FROM respondents r "
             "LEFT JOIN consents c ON c.respondent_id = r.id "
             "LEFT JOIN sessions s ON s.respondent_id = r.id WHERE r.id = ?",
             (respondent,),
@@ -124,7 +127,7 @@ class Store:
         if row is None:
             return RespondentStatus(False, False, None, None)
         state = self._keys.open_state(respondent, row[2]) if row[2] is not None else None
-        return RespondentStatus(True, row[0] is not None, row[1], state)
+        return RespondentStatus(True, row[0] is not None, row[1], state, row[3])
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._conn.execute("SELECT campaign, metric, count FROM counters") as cursor:
@@ -268,6 +271,21 @@ class Store:
                 "ON CONFLICT (campaign, metric) DO UPDATE SET count = count + 1",
                 counters,
             )
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One durable transaction on the shared connection, for other storage modules
+        (storage/telegram.py): serialized with the grouped commits, so no writer ever waits
+        on SQLite's busy handler."""
+        async with self._tx_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("ROLLBACK")
+                raise
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:
