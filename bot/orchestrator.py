@@ -17,7 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import outbound as out
 from bot.engine import (
@@ -84,6 +84,7 @@ class MediaTooLarge(Exception):
 class _Session:
     state: SessionState
     seen: tuple[str, ...] = ()
+    touched: datetime | None = None  # last activity, in memory only (for expiry)
 
     def to_bytes(self) -> bytes:
         return json.dumps({"state": self.state.to_json().decode(), "seen": list(self.seen)}
@@ -119,6 +120,11 @@ class Orchestrator:
         async with lock:
             return await self._handle(respondent, event, event_id, language_hint, fetch_media)
 
+    async def peek(self, channel: str, user_id: str) -> SessionState:
+        """The person's working state, read-only: for a channel's own decisions (whether a
+        typed campaign code comes before consent, which language a notice is in)."""
+        return (await self._load(self.keys.pseudonym(channel, user_id), None)).state
+
     async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None) -> list[out.Outbound]:
@@ -150,11 +156,28 @@ class Orchestrator:
         except WriteFailed:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
-        self._remember(respondent, kept)
+        self._remember(respondent, kept, now)
         for action in actions:
             if isinstance(action, StoreAnswer):
                 log.info("answer_stored question=%s", action.question_id)
         return self._deliver(actions, language)
+
+    async def expire_idle(self, idle_for: timedelta) -> int:
+        """Close sessions left unfinished for `idle_for`: in memory and in the database.
+
+        Their working state is deleted for good; answers already given stay. Returns how many
+        stored sessions were closed.
+        """
+        cutoff = self.clock() - idle_for
+        while self._sessions:
+            respondent, oldest = next(iter(self._sessions.items()))
+            if oldest.touched is not None and oldest.touched >= cutoff:
+                break
+            del self._sessions[respondent]
+        closed = await self.store.expire_sessions(cutoff)
+        if closed:
+            log.info("sessions_expired count=%d", closed)
+        return closed
 
     async def _attribute(self, event: Event, state: SessionState, now: datetime) -> Event:
         """Resolve a campaign code against the links table; a typed code counts as /start.
@@ -189,10 +212,11 @@ class Orchestrator:
                                          campaign=status.campaign))
         return _Session(fresh)
 
-    def _remember(self, respondent: bytes, session: _Session | None) -> None:
+    def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
         if session is None:
             self._sessions.pop(respondent, None)
             return
+        session.touched = now
         self._sessions[respondent] = session
         self._sessions.move_to_end(respondent)
         while len(self._sessions) > MEMORY_SESSIONS:

@@ -69,8 +69,8 @@ def _link(row: Sequence[object]) -> Link:
                 datetime.fromisoformat(str(created)))
 
 
-_COLUMNS = ("code, campaign, partner, region, language, label, expires_on, active, "
-            "created_at")
+SELECT_LINKS = ("SELECT code, campaign, partner, region, language, label, expires_on, active, "
+                "created_at FROM links ")
 
 
 class LinkBook:
@@ -109,7 +109,8 @@ class LinkBook:
             code = new_code()
             try:
                 await self._write(
-                    f"INSERT INTO links ({_COLUMNS}, created_by) "  # noqa: S608 - constant
+                    "INSERT INTO links (code, campaign, partner, region, language, label, "
+                    "expires_on, active, created_at, created_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None, now.isoformat(),
@@ -122,9 +123,8 @@ class LinkBook:
         raise RuntimeError("could not find a free link code")
 
     async def find(self, code: str) -> Link | None:
-        async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM links WHERE code = ?", (code.lower(),)  # noqa: S608
-        ) as cursor:
+        async with self._conn.execute(SELECT_LINKS + "WHERE code = ?", (code.lower(),)
+                                      ) as cursor:
             row = await cursor.fetchone()
         return _link(row) if row else None
 
@@ -133,12 +133,13 @@ class LinkBook:
                                  (code.lower(),)) == 1
 
     async def all(self, created_by: bytes | None = None) -> list[Link]:
-        query = f"SELECT {_COLUMNS} FROM links"  # noqa: S608 - constant
         params: tuple[object, ...] = ()
-        if created_by is not None:
-            query += " WHERE created_by = ?"
+        if created_by is None:
+            query = SELECT_LINKS + "ORDER BY created_at, code"
+        else:
+            query = SELECT_LINKS + "WHERE created_by = ? ORDER BY created_at, code"
             params = (created_by,)
-        async with self._conn.execute(query + " ORDER BY created_at, code", params) as cursor:
+        async with self._conn.execute(query, params) as cursor:
             return [_link(row) async for row in cursor]
 
     async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:

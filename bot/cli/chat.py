@@ -8,6 +8,7 @@ import getpass
 
 from bot.cli.common import Subparsers, settings
 from bot.config import Settings
+from bot.retention import retention
 from bot.runtime import build
 
 
@@ -30,7 +31,8 @@ async def _chat(config: Settings, user: str) -> int:
 
     orchestrator = await build(config)
     try:
-        await TerminalChat(orchestrator, user=user).run()
+        async with retention(orchestrator, config.session_ttl_hours):
+            await TerminalChat(orchestrator, user=user).run()
     finally:
         await orchestrator.store.close()
     return 0

@@ -1,0 +1,47 @@
+"""Unfinished sessions close after the configured time; their working state leaves the files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from bot.engine import Script, Start, TextIn
+from bot.retention import retention_loop
+from storage.server_keys import ServerKeys
+from tests.conftest import Clock, OrchestratorFactory
+from tests.test_store import Person, raw_files, texts
+
+
+async def test_expired_session_state_is_gone_from_the_raw_files(
+    mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path, clock: Clock,
+    server_keys: ServerKeys,
+) -> None:
+    orchestrator = orchestrator_for(mini_script)
+    idle, active = Person(orchestrator, "1"), Person(orchestrator, "2")
+    for person in (idle, active):
+        await person.consent()
+        await person.press("care")
+    with sqlite3.connect(db_path) as conn:
+        idle_blob = conn.execute("SELECT state FROM sessions WHERE respondent_id = ?",
+                                 (server_keys.pseudonym("test", "1"),)).fetchone()[0]
+    clock.advance(hours=30)
+    await active.send(TextIn("still here"))  # touches only the active session
+    clock.advance(hours=20)
+
+    task = asyncio.create_task(retention_loop(orchestrator, timedelta(hours=48),
+                                              every=timedelta(seconds=3600)))
+    await asyncio.sleep(0.2)  # one round runs at once
+    task.cancel()
+
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (2,)  # answers stay
+    assert idle_blob not in raw_files(db_path)
+    assert idle_blob[12:40] not in raw_files(db_path)
+    # The idle person starts again from the beginning (consent is asked anew)…
+    replies = await idle.send(Start())
+    assert "Do you agree to take part?" in texts(replies)
+    # …while the active one resumes where they were.
+    assert texts(await active.send(TextIn("hi")))[-1] == "Pick themes."
