@@ -1,0 +1,95 @@
+"""Scripted conversations end to end in Arabic and in Tagalog through the terminal channel."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.engine import messages as msg
+from bot.engine.text import flow_text
+from bot.flow import load_consent, load_questionnaire
+from bot.i18n import Translator
+from tests.conftest import DEFAULT_FLOWS, ROOT
+from tests.test_terminal_chat import PASSPHRASE, cli, deployment  # noqa: F401 - fixture
+
+
+def compiled_locales(target: Path) -> Path:
+    """Compile the shipped catalogs as `make` does (fuzzy entries left out)."""
+    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+        language = po_path.parent.parent.name
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        out = target / language / "LC_MESSAGES" / "messages.mo"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as handle:
+            write_mo(handle, catalog)
+    return target
+
+
+@pytest.mark.parametrize("language", ["ar", "tl"])
+def test_whole_conversation_in_the_persons_language(
+    language: str, deployment: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    if not (ROOT / "locales" / language / "LC_MESSAGES" / "messages.po").exists():
+        pytest.fail(f"no catalog for {language}")
+    env, home = deployment
+    locales = compiled_locales(tmp_path / "locales")
+    env = {**env, "LOCALES_DIR": str(locales)}
+    translator = Translator(locales)
+    flow = load_questionnaire(DEFAULT_FLOWS / "default.toml")
+    consent = load_consent(DEFAULT_FLOWS / "consent.toml")
+
+    def local(item: str, source: str, flow_id: str = flow.id) -> str:
+        return translator.render(flow_text(flow_id, item, source), language)
+
+    story = "كانت الوكالة تأخذ راتبي" if language == "ar" else "Hindi ako binayaran nang tatlong buwan"
+    inputs = [language, "1", "1", "1",  # language by its code, then consent
+              "1", "/skip", "/skip", "/skip", "/skip",  # gender, then skip the profile
+              "1",  # theme: work and pay
+              "1", "1", story,  # two closed questions, then the story
+              "/skip"]  # the recommendation
+    chat = cli("chat", "--user", f"speaker-{language}", env=env, cwd=home,
+               stdin="\n".join(inputs) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    expected = [
+        translator.render(msg.CHOOSE_LANGUAGE, "en"),  # the picker speaks the default first
+        local("intro", consent.intro, consent.id).splitlines()[0],
+        local("take_part", consent.items[0].text, consent.id),
+        local("gender", flow.question("gender").text),
+        local("gender.woman", "Woman"),
+        local("wages_story", flow.question("wages_story").text).splitlines()[0],
+        local("closing", flow.closing).splitlines()[0],
+        local("safety_note", flow.safety_note).splitlines()[0],
+    ]
+    for line in expected:
+        assert line in out, f"missing in {language}: {line!r}"
+    for english in ("Do you agree to take part?", "How do you describe yourself?",
+                    "Tap all that apply"):
+        assert english not in out, f"English left in the {language} conversation: {english}"
+
+    opened = cli("open", "--db", str(home / "data" / "testimonies.db"), "--key",
+                 str(home / "team.key"), env=env, cwd=home, stdin=PASSPHRASE + "\n")
+    assert opened.returncode == 0, opened.stderr
+    assert f"consent 2026-11 ({language})" in opened.stdout
+    answers = re.findall(rf"^   (\w+) \[{language}\]: (.*)$", opened.stdout, re.MULTILINE)
+    assert ("gender", "woman") in answers
+    assert ("wages_story", f'"{story}"') in answers
+
+
+def test_every_shipped_language_renders_the_consent(tmp_path: Path) -> None:
+    locales = compiled_locales(tmp_path / "locales")
+    translator = Translator(locales)
+    consent = load_consent(DEFAULT_FLOWS / "consent.toml")
+    question = flow_text(consent.id, "take_part", consent.items[0].text)
+    rendered = {lang: translator.render(question, lang) for lang in translator.languages}
+    untranslated = [lang for lang, text in rendered.items()
+                    if lang != "en" and text == consent.items[0].text]
+    assert not untranslated
+    assert len(set(rendered.values())) == len(rendered)
+    assert os.path.commonprefix(list(rendered.values())) == ""
