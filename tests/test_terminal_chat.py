@@ -5,35 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from bot.flow import QuestionKind, load_questionnaire
-from tests.conftest import DEFAULT_FLOWS
-
-PASSPHRASE = "river stone lantern 42"
-
-
-def cli(*args: str, env: dict[str, str], cwd: Path, stdin: str = ""
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-@pytest.fixture
-def deployment(tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """A configured deployment: a researcher key pair made with the real command."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO"))}
-    (tmp_path / "pass.txt").write_text(PASSPHRASE)
-    made = cli("keys", "init", "--out", str(tmp_path / "team"), "--passphrase-file",
-               str(tmp_path / "pass.txt"), env=env, cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
-    env |= {"RECIPIENT_PUBLIC_KEYS": str(tmp_path / "team.pub"), "SERVER_SECRET": "ab" * 32,
-            "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
-    return env, tmp_path
+from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, cli
 
 
 def script_the_whole_questionnaire(voice: Path) -> tuple[list[str], dict[str, str]]:
