@@ -337,3 +337,21 @@ def test_only_choices_needed_for_conditions_are_remembered(mini_script: Script) 
     assert convo.state is not None
     assert dict(convo.state.remembered) == {"themes": ("wages",)}
     assert dataclasses.asdict(convo.state)["remembered"] == {"themes": ("wages",)}
+
+
+@pytest.mark.parametrize(("typed", "meaning"),
+                         [("ｓｋｉｐ", "skip"), ("SKIP", "skip"), ("de\u200blete", "unknown"),
+                          ("dele\u202ete", "unknown"), ("delete\u200d", "unknown")])
+def test_commands_match_after_nfkc_and_invisible_characters_never_trigger(
+    mini_script: Script, typed: str, meaning: str
+) -> None:
+    from bot.engine import CommandIn
+
+    convo = consented(mini_script)
+    convo.press("care")
+    actions = convo.send(CommandIn(typed))
+    if meaning == "skip":
+        assert DropAnswer("themes") in actions
+    else:
+        assert said(actions) == [msg.UNKNOWN_COMMAND.msgid]
+        assert not of_type(actions, Erase) and not asked(actions)

@@ -117,6 +117,11 @@ class _Turn:
 
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
+        if isinstance(event, CommandIn):
+            # Full-width or compatibility forms match ("/ｓｋｉｐ"); invisible characters do
+            # not vanish, so "/de\u200blete" is an unknown command, never a deletion.
+            event = CommandIn(unicodedata.normalize("NFKC", event.name).casefold(),
+                              event.argument)
         if isinstance(event, CommandIn) and event.name == "start":
             event = Start(campaign=event.argument or None)
         if self.state.phase is Phase.NEW:
