@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Iterator
 from typing import IO, Any
 
-from bot.flow.loader import parse_consent, parse_questionnaire
+from bot.flow.loader import parse_any
 from bot.flow.model import ConsentText, Questionnaire
 
 # (line number, function name, (context, message), comments): babel's extractor protocol;
@@ -46,10 +46,9 @@ def extract_flow(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                  options: Any) -> Iterator[Extracted]:
     raw = fileobj.read()
     name = getattr(fileobj, "name", "<flow>")
-    doc = tomllib.loads(raw.decode("utf-8"))
-    flow: Questionnaire | ConsentText = (
-        parse_consent(doc, name) if "items" in doc else parse_questionnaire(doc, name))
-    lines = raw.decode("utf-8").splitlines()
+    source = raw.decode("utf-8")
+    flow = parse_any(tomllib.loads(source), name)
+    lines = source.splitlines()
     for context, text, note in flow_messages(flow):
         probe = text.splitlines()[0][:40]
         lineno = next((n for n, line in enumerate(lines, 1) if probe in line), 0)

@@ -283,9 +283,12 @@ def load_consent(path: Path) -> ConsentText:
     return parse_consent(_parse(path), str(path))
 
 
-def load_any(path: Path) -> Questionnaire | ConsentText:
-    """For `flow check`: a file with `items` is a consent text, otherwise a questionnaire."""
-    doc = _parse(path)
+def parse_any(doc: Mapping[str, Any], source: str) -> Questionnaire | ConsentText:
+    """A file with `items` is a consent text, otherwise a questionnaire."""
     if "items" in doc:
-        return parse_consent(doc, str(path))
-    return parse_questionnaire(doc, str(path))
+        return parse_consent(doc, source)
+    return parse_questionnaire(doc, source)
+
+
+def load_any(path: Path) -> Questionnaire | ConsentText:
+    return parse_any(_parse(path), str(path))
