@@ -34,7 +34,7 @@ def available_languages(locales_dir: Path) -> tuple[str, ...]:
 
 
 # Where CLDR's own name is not what speakers call the language in a picker.
-NAME_OVERRIDES = {"tl": "Tagalog"}
+NAME_OVERRIDES = {"tl": "Tagalog", "fa": "فارسی / دری"}  # Afghan Dari speakers read Persian
 
 
 def language_name(code: str) -> str:
