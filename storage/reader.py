@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ class Testimony:
     completed_on: str | None
     consent: Consent | None
     answers: list[OpenedAnswer] = field(default_factory=list)
+    stored_answers: int = 0  # rows in the database, opened or not (see `questions`)
 
     @property
     def label(self) -> str:
@@ -82,8 +83,13 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 
 
 def read_testimonies(path: Path, key: KeyPair,
-                     failures: list[RecordFailure] | None = None) -> Iterator[Testimony]:
-    """Every respondent with their opened answers, one at a time (streaming)."""
+                     failures: list[RecordFailure] | None = None,
+                     questions: Collection[str] | None = None) -> Iterator[Testimony]:
+    """Every respondent with their opened answers, one at a time (streaming).
+
+    With `questions`, only those answers are opened (the others are not decrypted at all): a
+    summary of closed answers never needs to see free text.
+    """
     conn = connect_readonly(path)
     private = key.private
     try:
@@ -103,6 +109,9 @@ def read_testimonies(path: Path, key: KeyPair,
                 "SELECT question_id, flow_id, flow_version, answered_on, sealed FROM answers "
                 "WHERE respondent_id = ? ORDER BY rowid", (rid,)
             ):
+                testimony.stored_answers += 1
+                if questions is not None and qid not in questions:
+                    continue
                 aad = payload.answer_aad(rid, qid, flow_id, flow_version)
                 try:
                     header, body = payload.decode(open_sealed(sealed, private, aad))

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 from bot.engine import Script
 from bot.flow import load_consent, load_questionnaire
-from bot.i18n import DEFAULT_LOCALES_DIR, Translator
+from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
@@ -54,8 +56,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture(scope="session")
-def translator() -> Translator:
-    return Translator(DEFAULT_LOCALES_DIR)
+def translator(shipped_locales: Path) -> Translator:
+    """The shipped catalogs, compiled afresh: tests never depend on a previous `make`."""
+    return Translator(shipped_locales)
 
 
 def make_script(translator: Translator, flow: Path, consent: Path,
@@ -111,8 +114,26 @@ def cli(*args: str, env: dict[str, str], cwd: Path, stdin: str = ""
                           capture_output=True, text=True, timeout=120, check=False)
 
 
+def compiled_locales(target: Path) -> Path:
+    """Compile the shipped catalogs as `make` does (fuzzy entries left out)."""
+    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+        language = po_path.parent.parent.name
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        out = target / language / "LC_MESSAGES" / "messages.mo"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as handle:
+            write_mo(handle, catalog)
+    return target
+
+
+@pytest.fixture(scope="session")
+def shipped_locales(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return compiled_locales(tmp_path_factory.mktemp("locales"))
+
+
 @pytest.fixture
-def deployment(tmp_path: Path) -> tuple[dict[str, str], Path]:
+def deployment(tmp_path: Path, shipped_locales: Path) -> tuple[dict[str, str], Path]:
     """A configured deployment: a researcher key pair made with the real command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO"))}
     (tmp_path / "pass.txt").write_text(PASSPHRASE)
@@ -120,7 +141,8 @@ def deployment(tmp_path: Path) -> tuple[dict[str, str], Path]:
                str(tmp_path / "pass.txt"), env=env, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     env |= {"RECIPIENT_PUBLIC_KEYS": str(tmp_path / "team.pub"), "SERVER_SECRET": "ab" * 32,
-            "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
+            "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING",
+            "LOCALES_DIR": str(shipped_locales)}
     return env, tmp_path
 
 

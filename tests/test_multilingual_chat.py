@@ -6,27 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from bot.engine import messages as msg
 from bot.engine.text import flow_text
 from bot.flow import load_consent, load_questionnaire
 from bot.i18n import Translator
-from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, ROOT, cli
-
-
-def compiled_locales(target: Path) -> Path:
-    """Compile the shipped catalogs as `make` does (fuzzy entries left out)."""
-    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
-        language = po_path.parent.parent.name
-        with po_path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
-        out = target / language / "LC_MESSAGES" / "messages.mo"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("wb") as handle:
-            write_mo(handle, catalog)
-    return target
+from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, ROOT, cli, compiled_locales
 
 
 @pytest.mark.parametrize("language", ["ar", "tl"])
@@ -36,9 +21,7 @@ def test_whole_conversation_in_the_persons_language(
     if not (ROOT / "locales" / language / "LC_MESSAGES" / "messages.po").exists():
         pytest.fail(f"no catalog for {language}")
     env, home = deployment
-    locales = compiled_locales(tmp_path / "locales")
-    env = {**env, "LOCALES_DIR": str(locales)}
-    translator = Translator(locales)
+    translator = Translator(Path(env["LOCALES_DIR"]))
     flow = load_questionnaire(DEFAULT_FLOWS / "default.toml")
     consent = load_consent(DEFAULT_FLOWS / "consent.toml")
 

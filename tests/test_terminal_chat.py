@@ -14,7 +14,7 @@ from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, cli
 def script_the_whole_questionnaire(voice: Path) -> tuple[list[str], dict[str, str]]:
     """Inputs that choose every theme (so every question shows), and the answers expected."""
     flow = load_questionnaire(DEFAULT_FLOWS / "default.toml")
-    inputs = ["1", "1", "1"]  # agree, 18 or older, may be quoted
+    inputs = ["en", "1", "1", "1"]  # English (typed), agree, 18 or older, may be quoted
     expected: dict[str, str] = {}
     for number, question in enumerate(flow.questions):
         if question.id == "themes":
@@ -78,11 +78,12 @@ def test_first_run_without_keys_says_what_to_do(tmp_path: Path) -> None:
     assert "RECIPIENT_PUBLIC_KEYS" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_demo_mode_makes_throwaway_keys_and_says_so(tmp_path: Path) -> None:
+def test_demo_mode_makes_throwaway_keys_and_says_so(tmp_path: Path, shipped_locales: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "RECIPIENT_PUBLIC_KEYS"}
     result = cli("chat", "--demo", env=env | {"DATA_DIR": str(tmp_path / "d"),
+                                             "LOCALES_DIR": str(shipped_locales),
                                              "LOG_LEVEL": "WARNING"},
-                 cwd=tmp_path, stdin="1\n1\n1\n1\n")
+                 cwd=tmp_path, stdin="en\n1\n1\n1\n")
     assert result.returncode == 0, result.stderr
     assert "DEMO MODE" in result.stderr
     assert (tmp_path / "d" / "demo" / "researcher.key").exists()

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import chat, flows, keys, links, opener
+from bot.cli import backup, chat, export, flows, keys, links, opener, report
 from bot.cli.common import UserError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (chat, keys, flows, opener, links)
+COMMAND_MODULES = (chat, keys, flows, opener, links, backup, export, report)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,79 @@
+"""`backup OUT.db` and `purge`: getting the sealed data off the server, then forgetting it.
+
+Both run on the server and need no private key: a snapshot holds only sealed answers and
+anonymous counters, never anything the server could read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.cli.common import Subparsers, UserError, settings
+from storage.maintenance import MaintenanceError, backup, expire_sessions, purge_through
+
+MAX_DAYS = 3650
+
+
+def register(commands: Subparsers) -> None:
+    snap = commands.add_parser(
+        "backup", help="write a consistent snapshot of the sealed data (safe while running)")
+    snap.add_argument("out", type=Path, metavar="OUT.db", help="the snapshot file to write")
+    snap.add_argument("--db", type=Path, help="the live database (default: DATA_DIR's)")
+    snap.add_argument("--force", action="store_true", help="replace OUT.db if it exists")
+    snap.set_defaults(handler=make_backup)
+
+    purge = commands.add_parser(
+        "purge", help="delete collected answers from the server, or end abandoned sessions")
+    purge.add_argument("--through", type=Path, metavar="SNAPSHOT",
+                       help="delete the answers this snapshot holds (unchanged since)")
+    purge.add_argument("--older-than", type=int, metavar="DAYS",
+                       help="end sessions untouched for DAYS days (their working state goes)")
+    purge.add_argument("--db", type=Path, help="the live database (default: DATA_DIR's)")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="only count what --through would delete")
+    purge.set_defaults(handler=run_purge)
+
+
+def _database(args: argparse.Namespace) -> Path:
+    path: Path | None = args.db
+    return path if path is not None else settings(args).database_path
+
+
+def make_backup(args: argparse.Namespace) -> int:
+    source = _database(args)
+    target: Path = args.out
+    if target.exists() and not args.force:
+        raise UserError(f"{target} exists already (use --force to replace it)")
+    if target.resolve() == source.resolve():
+        raise UserError("the snapshot cannot be the live database itself")
+    try:
+        summary = backup(source, target)
+    except MaintenanceError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"Snapshot written to {target}: {summary.respondents} respondents, "
+          f"{summary.answers} sealed answers, {summary.bytes:,} bytes.")
+    print("It holds only sealed data. Copy it to a researcher's machine and open it there with "
+          "`testimony-bot export`.")
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    if args.through is None and args.older_than is None:
+        raise UserError("say what to purge: --through SNAPSHOT and/or --older-than DAYS")
+    if args.older_than is not None and not 1 <= args.older_than <= MAX_DAYS:
+        raise UserError(f"--older-than takes 1 to {MAX_DAYS} days")
+    database = _database(args)
+    try:
+        if args.through is not None:
+            count = purge_through(database, args.through, dry_run=args.dry_run)
+            verb = "would be deleted" if args.dry_run else "deleted"
+            print(f"{count} sealed answers held by {args.through} {verb} from {database}.")
+        if args.older_than is not None and not args.dry_run:
+            before = datetime.now(UTC) - timedelta(days=args.older_than)
+            ended = expire_sessions(database, before)
+            print(f"{ended} sessions untouched for {args.older_than} days ended.")
+    except MaintenanceError as exc:
+        raise UserError(str(exc)) from exc
+    return 0

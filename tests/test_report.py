@@ -1,0 +1,97 @@
+"""`testimony-bot report`: one page of counts for report writers, small cells hidden."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.export.summary import suppress, table
+from bot.flow import load_questionnaire
+from tests.export_support import FLOWS, Seeded, seeded
+from tests.test_export_acceptance import run_cli
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    return seeded(tmp_path_factory.getbasetemp() / "seeded-store")
+
+
+def report_args(data: Seeded, out: Path, *extra: str) -> list[str | Path]:
+    return ["report", "--db", data.db, "--key", data.key_file, "--passphrase-file",
+            data.passphrase_file, "--out", out, *extra]
+
+
+def test_cells_below_k_are_hidden() -> None:
+    assert suppress({"a": 10, "b": 3, "c": 0, "d": 7}, 5) == {"a": 10, "b": None, "c": 0,
+                                                              "d": None}
+
+
+def test_a_single_hidden_cell_takes_the_next_smallest_with_it() -> None:
+    # With the total shown, one hidden cell could be worked out by subtraction.
+    assert suppress({"a": 10, "b": 2, "c": 6, "d": 8}, 5) == {"a": 10, "b": None, "c": None,
+                                                             "d": 8}
+    assert suppress({"a": 10, "b": 6}, 5) == {"a": 10, "b": 6}
+
+
+def test_a_table_with_fewer_than_k_answers_shows_nothing() -> None:
+    small = table("t", {"a": 3, "b": 1}, {}, 4, 5)
+    assert all(c.count is None for c in small.cells)
+    shown = table("t", {"a": 30, "b": 10}, {"a": "A"}, 40, 5)
+    assert [(c.label, c.count, c.share) for c in shown.cells] == [("A", 30, 0.75),
+                                                                  ("b", 10, 0.25)]
+
+
+def test_report_page_and_charts(data: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    run = run_cli(*report_args(data, out))
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in out.iterdir()) == ["months.png", "report.html", "themes.png"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"{len(data.exported)} testimonies" in html
+    assert "Testimonies by theme" in html and "Testimonies by language" in html
+    assert "Have you been paid less than you were promised" in html
+    assert "Testimonies by month" in html and "2026-09" in html
+    # One person from Oceania: the cell is hidden, not shown as 1.
+    oceania = re.search(r"Oceania / Pacific</td><td class='n'>([^<]*)<", html)
+    assert oceania and oceania.group(1) == "fewer than 5"
+    assert "Filipino" in html and "Arabic" in html  # language names, not codes
+    for secret in data.planted.all():
+        assert secret not in html
+    assert "<script" not in html and "http" not in html.replace("http-equiv", "")
+    for chart in ("themes.png", "months.png"):
+        with Image.open(out / chart) as image:
+            assert image.format == "PNG" and image.size[0] == 900
+
+
+def test_report_with_too_few_testimonies_says_so(data: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    run = run_cli(*report_args(data, out, "--campaign", "solo-2026"))
+    assert run.code == 0, run.err
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "nothing can be shown" in html
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
+
+
+def test_report_never_opens_free_text(data: Seeded, tmp_path: Path) -> None:
+    """Proof from outside: with every free-text answer damaged, the report still opens all
+    it needs, so it never tried to decrypt one."""
+    db = tmp_path / "snapshot.db"
+    shutil.copyfile(data.db, db)
+    texts = {q.id for q in load_questionnaire(FLOWS / "default.toml").questions
+             if not q.kind.has_choices}
+    with sqlite3.connect(db) as conn:
+        marks = ",".join("?" * len(texts))
+        damaged = conn.execute(f"UPDATE answers SET sealed = zeroblob(length(sealed)) "
+                               f"WHERE question_id IN ({marks})", sorted(texts)).rowcount
+    conn.close()
+    assert damaged > 100
+    args = report_args(data, tmp_path / "r")
+    args[args.index("--db") + 1] = db
+    run = run_cli(*args)
+    assert run.code == 0, run.err
+    assert "could not be opened" not in run.err
