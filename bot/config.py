@@ -51,6 +51,7 @@ class Settings:
     consent_file: Path | None
     bot_username: str
     field_worker_ids: tuple[str, ...]
+    db_max_mb: int
 
     @property
     def database_path(self) -> Path:
@@ -139,6 +140,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         consent_file=path_or_none("CONSENT_FILE"),
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
+        db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
     )
 
 

@@ -119,6 +119,8 @@ async def build(settings: Settings) -> Orchestrator:
                                  secrets.server_keys)
     except DatabaseError as exc:
         raise ConfigError(f"{exc}. Check DATA_DIR ({settings.data_dir}) is writable.") from exc
+    if settings.db_max_mb:
+        await store.limit_size(settings.db_max_mb * 1_000_000)
     log.info("bot_ready languages=%d questions=%d recipients=%d", len(script.languages),
              len(script.questionnaire.questions), len(secrets.recipients))
     return Orchestrator(script, store, secrets.server_keys, translator, utc_now)

@@ -109,6 +109,20 @@ class Store:
             raise ValueError("the store needs at least one recipient public key")
         return cls(await db.connect(path), recipients, keys)
 
+    async def limit_size(self, max_bytes: int | None) -> None:
+        """Cap the database file (DB_MAX_MB), or lift the cap with None.
+
+        At the cap SQLite refuses to grow the file: the write fails and rolls back like on a
+        full disk, the person is asked to send again, and everyone else is still served.
+        """
+        async with self._conn.execute("PRAGMA page_size") as cursor:
+            row = await cursor.fetchone()
+        page_size = int(row[0]) if row else 4096
+        pages = max_bytes // page_size if max_bytes else 4_294_967_294  # SQLite's maximum
+        async with self._tx_lock:
+            # PRAGMA takes no parameters; an int() cannot carry SQL.
+            await self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+
     async def close(self) -> None:
         self._closing = True
         self._wake.set()

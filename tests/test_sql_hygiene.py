@@ -9,10 +9,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_METHODS = {"execute", "executemany", "executescript"}
 
 
+def _is_int_call(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "int")
+
+
 def formatted(node: ast.expr) -> bool:
     """An f-string, `%`-formatting, `.format()` or `+` with something that is not a literal."""
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(v, ast.FormattedValue) for v in node.values)
+    if isinstance(node, ast.JoinedStr):  # allowed only for int(...), e.g. PRAGMA values
+        return any(isinstance(v, ast.FormattedValue) and not _is_int_call(v.value)
+                   for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         return True
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
