@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")  # also URL-encoded
 
 
 class RedactTokens(logging.Filter):

@@ -15,8 +15,8 @@ import re
 import secrets
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from bot import outbound as out
@@ -48,7 +48,7 @@ from bot.engine import (
     step,
 )
 from bot.engine.messages import SKIP_BUTTON
-from bot.engine.text import N_
+from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from storage.links import CODE_ALPHABET, CODE_LENGTH
 from storage.server_keys import ServerKeys
@@ -67,6 +67,7 @@ MEDIA_TOO_BIG = N_(
 )
 RECENT_EVENTS_KEPT = 32  # enough to recognise a redelivered update
 MEMORY_SESSIONS = 50_000  # pre-consent and cached sessions kept in memory, oldest dropped
+RENDERED_KEPT = 20_000  # rendered texts remembered (flow texts x languages, and a few more)
 
 LINK_CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
@@ -87,13 +88,30 @@ class _Session:
     touched: datetime | None = None  # last activity, in memory only (for expiry)
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"state": self.state.to_json().decode(), "seen": list(self.seen)}
-                          ).encode()
+        # Saved after every answer, so written in one pass: the state's fields as they are
+        # (tuples become arrays, enums their values) rather than `state.to_json()`, whose
+        # deep-copying `asdict` cost as much as sealing the answer.
+        state = {name: getattr(self.state, name) for name in _STATE_FIELDS}
+        return _ENCODER.encode({"state": state, "seen": self.seen}).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> _Session:
         data = json.loads(raw)
-        return cls(SessionState.from_json(data["state"].encode()), tuple(data["seen"]))
+        state = data["state"]  # an object; a JSON string in rows written before
+        encoded = state.encode() if isinstance(state, str) else json.dumps(state).encode()
+        return cls(SessionState.from_json(encoded), tuple(data["seen"]))
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(SessionState))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)  # made once, not per call
 
 
 class Orchestrator:
@@ -109,6 +127,7 @@ class Orchestrator:
             weakref.WeakValueDictionary())
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+        self._rendered: dict[tuple[Text, str], str] = {}
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
@@ -264,7 +283,7 @@ class Orchestrator:
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body)
 
     def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
-        render = self.translator.render
+        render = self._render
         delivered: list[out.Outbound] = []
         for action in actions:
             if isinstance(action, Say):
@@ -289,3 +308,14 @@ class Orchestrator:
             elif isinstance(action, EndSession):
                 delivered.append(out.SessionEnded())
         return delivered
+
+    def _render(self, text: Text, language: str) -> str:
+        """Rendered texts, remembered: the same labels and questions are shown again and
+        again, and texts are immutable (a changed catalog means a restart)."""
+        key = (text, language)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            if len(self._rendered) >= RENDERED_KEPT:
+                self._rendered.clear()
+            rendered = self._rendered[key] = self.translator.render(text, language)
+        return rendered

@@ -1,0 +1,29 @@
+"""Run every benchmark in turn. Each module exposes `main()` (returning an exit status or None)
+and prints its figures."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+MODULES = ("bench.pipeline", "bench.export")
+
+
+def main() -> int:
+    status = 0
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # not written yet: skip, say so
+                print(f"({name}: not present, skipped)")
+                continue
+            raise
+        print(f"== {name} ==", flush=True)
+        result = module.main()  # an exit status, or None for success
+        status = max(status, int(result or 0))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Running the bot on Telegram: start-up checks, PTB's Application around the channel, long
+polling or a webhook, the command menu in every language, and a graceful shutdown.
+
+`testimony-bot run` calls `run_telegram(settings)` when TELEGRAM_BOT_TOKEN is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import signal
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.channels.telegram.api import ChannelBot
+from bot.channels.telegram.channel import TelegramChannel, utc_now
+from bot.channels.telegram.flood import FloodLimits
+from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
+from bot.channels.telegram.texts import COMMANDS
+from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
+from bot.config import DEFAULT_API_URL, ConfigError, Settings
+from bot.orchestrator import Orchestrator
+from bot.runtime import build
+from storage.telegram import TelegramLedger
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
+                   "channel_post")
+TOKEN_SHAPE = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,}")
+CONCURRENT_UPDATES = 256  # updates of different people handled at once (commits are grouped)
+WEBHOOK_CONNECTIONS = 40  # Telegram's default; each connection carries one update at a time
+SHUTDOWN_GRACE = 30.0  # seconds in-flight updates get to finish
+LEDGER_FLUSH = 0.05  # seconds between grouped commits of update ids and message ids
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def quiet_platform_logs() -> None:
+    """Keep libraries from logging what only we may decide about.
+
+    At DEBUG, PTB logs every update it processes and every API call with its parameters
+    (texts, chat ids, names); aiosqlite logs every statement with its arguments; httpx logs
+    every request URL, which contains the bot token, at INFO. None of that may reach a log,
+    whatever LOG_LEVEL says: these loggers never go below INFO (httpx below WARNING).
+    """
+    floor = logging.getLogger().getEffectiveLevel()
+    for name, lowest in (("telegram", logging.INFO), ("aiosqlite", logging.INFO),
+                         ("httpx", logging.WARNING), ("httpcore", logging.WARNING),
+                         ("telegram.ext.Updater", logging.WARNING),
+                         ("tornado.access", logging.WARNING)):
+        logging.getLogger(name).setLevel(max(lowest, floor))
+
+
+def rate_limiter() -> AIORateLimiter:
+    """PTB's limiter, set for a bot that answers people rather than broadcasting to them.
+
+    With its defaults every request that names a chat shares one 30-per-second budget: that is
+    Telegram's guidance for bulk notifications, and it would make a busy hour of replies wait
+    in line. Replies get no overall cap here; groups (which we only ever leave) keep theirs;
+    a 429 answer is retried after Telegram's `retry_after`, up to three times.
+    """
+    return AIORateLimiter(overall_max_rate=0, overall_time_period=0, group_max_rate=20,
+                          group_time_period=60, max_retries=3)
+
+
+def limit_for(settings: Settings) -> int:
+    """20 MB on Telegram's servers; more through a self-hosted Bot API server."""
+    return BOT_API_LIMIT if settings.telegram_api_url == DEFAULT_API_URL else SELF_HOSTED_LIMIT
+
+
+def check_token(settings: Settings) -> str:
+    token = settings.telegram_bot_token.value
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then about 35 "
+            "letters and digits). Copy it again from @BotFather into .env."
+        )
+    return token
+
+
+def webhook_path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"WEBHOOK_URL must be a public https:// address, not {url!r}")
+    return parts.path or "/"
+
+
+class TelegramService:
+    """The running bot: the PTB Application, the channel and its ledger, started and stopped
+    together. The orchestrator (and its store) belongs to the caller."""
+
+    def __init__(self, settings: Settings, orchestrator: Orchestrator, *,
+                 request: BaseRequest | None = None,
+                 get_updates_request: BaseRequest | None = None,
+                 clock: Callable[[], datetime] = utc_now,
+                 flood: FloodLimits | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 media_limit: int | None = None) -> None:
+        self.settings = settings
+        self.orchestrator = orchestrator
+        api = settings.telegram_api_url.rstrip("/")
+        self.bot = ChannelBot(
+            check_token(settings),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=request or HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES),
+            get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+            rate_limiter=rate_limiter(),
+        )
+        self.webhook_secret = secrets.token_urlsafe(32)
+        self.ledger: TelegramLedger | None = TelegramLedger(orchestrator.store,
+                                                            orchestrator.keys, LEDGER_FLUSH)
+        self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
+                                       media_limit=media_limit or limit_for(settings),
+                                       flood=flood,
+                                       clock=clock, sleep=sleep)
+        builder = ApplicationBuilder().bot(self.bot).concurrent_updates(CONCURRENT_UPDATES)
+        if settings.webhook_url:
+            builder = builder.updater(None)
+        self.application: AnyApplication = builder.build()
+        # Polling hands over `Update` objects; the webhook hands over the update's JSON.
+        self.application.add_handler(TypeHandler(Update, self.channel.on_update))
+        self.application.add_handler(TypeHandler(dict, self.channel.on_update))
+        self.application.add_error_handler(self._on_error)
+        self.webhook: WebhookServer | None = None
+        self._clock = clock
+        self._started = False
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.settings.webhook_url else "polling"
+
+    async def start(self) -> None:
+        quiet_platform_logs()
+        try:
+            await self._start()
+        except BaseException:
+            await self._abort()  # whatever was opened is closed again: no stray connections
+            raise
+        log.info("telegram_started mode=%s", self.mode)
+
+    async def _start(self) -> None:
+        try:
+            await self.application.initialize()  # getMe: proves the token
+        except InvalidToken as exc:
+            raise ConfigError(
+                f"The Bot API at {self.settings.telegram_api_url} rejected TELEGRAM_BOT_TOKEN. "
+                "Check it with @BotFather (it may have been revoked)."
+            ) from exc
+        except NetworkError as exc:
+            raise ConfigError(
+                f"Cannot reach the Bot API at {self.settings.telegram_api_url} "
+                f"({exc.__class__.__name__}). Check TELEGRAM_API_URL and the network."
+            ) from exc
+        self._started = True
+        if self.ledger is not None:
+            await self.ledger.start(self._clock())
+        await self.set_commands()
+        if self.settings.webhook_url:
+            await self._start_webhook()
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                allowed_updates=list(ALLOWED_UPDATES), drop_pending_updates=False)
+        await self.application.start()
+
+    async def _abort(self) -> None:
+        if self._started:
+            await self.stop()
+        else:
+            await self.bot.shutdown()
+
+    async def _start_webhook(self) -> None:
+        path = webhook_path(self.settings.webhook_url)
+        receiver = WebhookReceiver(self.webhook_secret, self.application.process_update)
+        server = WebhookServer(receiver, path, self.settings.webhook_listen,
+                               self.settings.webhook_port)
+        try:
+            await server.start()
+            self.webhook = server
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port} "
+                f"({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT."
+            ) from exc
+        try:
+            await self.bot.set_webhook(self.settings.webhook_url,
+                                       secret_token=self.webhook_secret,
+                                       allowed_updates=list(ALLOWED_UPDATES),
+                                       max_connections=WEBHOOK_CONNECTIONS)
+        except TelegramError as exc:
+            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
+
+    async def set_commands(self) -> None:
+        """The command menu in every supported language (Telegram picks the person's)."""
+        translator = self.orchestrator.translator
+        default = self.orchestrator.script.default_language
+
+        def menu(language: str) -> list[BotCommand]:
+            return [BotCommand(name, translator.render(text, language)[:256])
+                    for name, text in COMMANDS]
+
+        await self.bot.set_my_commands(menu(default))
+        for language in translator.languages:
+            code = language.split("_")[0].split("-")[0].lower()
+            if re.fullmatch(r"[a-z]{2}", code):  # Telegram takes two-letter ISO 639-1 codes
+                await self.bot.set_my_commands(menu(language), language_code=code)
+
+    async def stop(self) -> None:
+        """Stop taking updates, let those in flight finish, save what is pending."""
+        if not self._started:
+            return
+        self._started = False
+        if self.webhook is not None:
+            await self.webhook.stop(SHUTDOWN_GRACE)
+        elif self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        await self.channel.drain(SHUTDOWN_GRACE)  # updates queued behind a person's earlier
+        if self.application.running:
+            await self.application.stop()  # waits for updates being handled
+        if self.ledger is not None:
+            await self.ledger.close()
+        await self.application.shutdown()
+        log.info("telegram_stopped")
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        """Where a handler failed, by file and line only: never a message, never content."""
+        error = context.error
+        frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+        log.error("update_failed error=%s at=%s", type(error).__name__, where)
+        await self.channel.apologise(update)
+
+
+async def serve(settings: Settings) -> int:
+    orchestrator = await build(settings)
+    service: TelegramService | None = None
+    try:
+        service = TelegramService(settings, orchestrator)
+        await service.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        print(f"testimony-bot is running on Telegram ({service.mode}). Stop with Ctrl-C.")
+        await stopping.wait()
+        log.info("shutdown_requested")
+    finally:
+        if service is not None:
+            await service.stop()
+        await orchestrator.store.close()
+    return 0
+
+
+def run_telegram(settings: Settings) -> int:
+    """`testimony-bot run` with a token: runs until SIGINT or SIGTERM."""
+    check_token(settings)  # before anything else: no keys loaded, no database opened
+    if settings.webhook_url:
+        webhook_path(settings.webhook_url)
+    return asyncio.run(serve(settings))

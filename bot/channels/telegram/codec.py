@@ -1,0 +1,63 @@
+"""Callback data and campaign codes: small, strictly validated strings from the outside.
+
+Callback data is `{token}:{position}`: the engine's token (`{session id}.{question seq}`) ties
+a button to one question of one session, and the position names the button within the
+question's keyboard as it was sent. It always fits Telegram's 64 bytes, whatever the flow's
+choice ids are. Anything that does not parse is forged or damaged and is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data
+QUESTION_REF = r"[A-Za-z0-9_-]{1,24}\.[0-9]{1,9}"  # the engine's "{sid}.{seq}"
+CALLBACK = re.compile(rf"({QUESTION_REF}):([0-9]{{1,2}})")
+# Telegram's deep-link payload alphabet and length (t.me/<bot>?start=<code>).
+CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A code typed by hand: "start CODE" / "/start CODE", or a bare code of at least four
+# characters with both a letter and a digit ("wimn26"): a bare word such as "Hello" or "yes",
+# or a number such as "2", is never taken for a code.
+TYPED_START = re.compile(r"/?start[\s:]+([A-Za-z0-9_-]{1,64})", re.IGNORECASE)
+BARE_CODE = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_-]{4,64}")
+
+
+@dataclass(frozen=True)
+class Press:
+    token: str
+    position: int
+
+
+def encode_callback(token: str, position: int) -> str:
+    data = f"{token}:{position}"
+    if not CALLBACK.fullmatch(data) or len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError("token or position out of shape")  # our own bug, never user input
+    return data
+
+
+def decode_callback(data: str | None) -> Press | None:
+    """The press, or None for anything malformed (forged, truncated, from another bot)."""
+    if not data or len(data) > MAX_CALLBACK_BYTES:
+        return None
+    match = CALLBACK.fullmatch(data)
+    if match is None:
+        return None
+    return Press(match[1], int(match[2]))
+
+
+def campaign_code(payload: str | None) -> str | None:
+    """A deep-link payload, if it has Telegram's shape; anything else is dropped."""
+    if payload is None:
+        return None
+    payload = payload.strip()
+    return payload if CAMPAIGN.fullmatch(payload) else None
+
+
+def typed_code(text: str) -> str | None:
+    """A campaign code typed as a message (`start CODE`, or a bare code like `wimn26`)."""
+    stripped = text.strip()
+    match = TYPED_START.fullmatch(stripped)
+    if match:
+        return match[1]
+    return stripped if BARE_CODE.fullmatch(stripped) else None

@@ -1,0 +1,391 @@
+"""Every bad input and fault of the issue, against the real channel and the fake Bot API:
+stale and forged buttons, duplicates, 429, 403, groups, long text, unsupported messages,
+/exit, edits, typed campaign codes, floods and oversized files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.channels.telegram.flood import FloodLimits
+from bot.channels.telegram.media import BOT_API_LIMIT
+from bot.engine import Script
+from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
+from storage.keys import KeyPair
+from storage.server_keys import ServerKeys
+from storage.store import Store
+from tests.conftest import Clock
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import TgUser, UpdateFactory
+from tests.telegram_support import (
+    TelegramBot,
+    fake_bot_api,
+    make_orchestrator,
+    opened_testimonies,
+    telegram_bot,
+)
+
+AMINA = TgUser(8_100_200_300, "Amina", language_code="en")
+ROSA = TgUser(8_100_200_301, "Rosa", language_code="es")
+PASSED = "This question has passed."
+
+
+@pytest.fixture
+async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
+    async with fake_bot_api(clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
+                 translator: Translator, clock: Clock) -> Orchestrator:
+    return make_orchestrator(mini_script, store, server_keys, translator, clock)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
+              clock: Clock) -> AsyncIterator[TelegramBot]:
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
+                            clock=clock) as running:
+        yield running
+
+
+async def consent(bot: TelegramBot, user: TgUser, start: str = "/start") -> None:
+    await bot.text(user, start)
+    for _ in range(3):
+        await bot.press(user, "Yes")
+
+
+def answer_text(api: FakeBotApi, update: dict[str, object]) -> object:
+    query = update["callback_query"]
+    assert isinstance(query, dict)
+    return api.callback_answers[query["id"]].get("text")
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+# -- buttons --------------------------------------------------------------------------------
+async def test_a_button_of_an_earlier_question_has_passed(bot: TelegramBot, api: FakeBotApi,
+                                                          db_path: Path) -> None:
+    await consent(bot, AMINA)
+    sector = bot.keyboard_message(AMINA.id)
+    old_data = sector["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+    await bot.press(AMINA, "Care work")
+    sent = len(bot.texts(AMINA.id))
+    stale = bot.updates.callback(AMINA, sector["message_id"], old_data)  # a client's old copy
+    await bot.send(stale)
+    assert answer_text(api, stale) == PASSED
+    assert len(bot.texts(AMINA.id)) == sent  # nothing new said, nothing changed
+    assert count(db_path, "SELECT count(*) FROM answers") == 1
+
+
+async def test_a_button_of_an_earlier_session_has_passed(bot: TelegramBot, api: FakeBotApi,
+                                                         db_path: Path) -> None:
+    await bot.text(AMINA, "/start")
+    first = bot.keyboard_message(AMINA.id)
+    yes = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bot.press(AMINA, "No")  # declines: the session ends, nothing kept
+    await bot.text(AMINA, "/start")  # a new session, new tokens
+    stale = bot.updates.callback(AMINA, first["message_id"], yes)
+    await bot.send(stale)
+    assert answer_text(api, stale) == PASSED
+    assert count(db_path, "SELECT count(*) FROM respondents") == 0
+
+
+@pytest.mark.parametrize("data", ["garbage", "a.b:c", "x" * 64, "0:0", "zz.1:1:1"])
+async def test_malformed_callback_data_is_ignored(bot: TelegramBot, api: FakeBotApi,
+                                                  data: str) -> None:
+    await consent(bot, AMINA)
+    before = (len(bot.texts(AMINA.id)), bot.buttons(AMINA.id))
+    forged = bot.updates.callback(AMINA, bot.keyboard_message(AMINA.id)["message_id"], data)
+    await bot.send(forged)
+    assert answer_text(api, forged) is None  # answered (no spinner), silently
+    assert (len(bot.texts(AMINA.id)), bot.buttons(AMINA.id)) == before
+
+
+async def test_a_forged_position_changes_nothing(bot: TelegramBot, api: FakeBotApi,
+                                                 db_path: Path) -> None:
+    await consent(bot, AMINA)
+    message = bot.keyboard_message(AMINA.id)
+    token = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[0]
+    forged = bot.updates.callback(AMINA, message["message_id"], f"{token}:42")
+    await bot.send(forged)
+    assert answer_text(api, forged) is None
+    await bot.press(AMINA, "Farm work")  # the real buttons still work
+    assert count(db_path, "SELECT count(*) FROM answers") == 1
+
+
+# -- delivery -------------------------------------------------------------------------------
+async def test_a_redelivered_update_is_handled_once_even_after_a_restart(
+        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
+        translator: Translator, clock: Clock, db_path: Path) -> None:
+    updates = UpdateFactory(api)
+    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        await consent(bot, AMINA)
+        press = await bot.press(AMINA, "Farm work")
+        sent = len(api.calls_to("sendMessage"))
+        await bot.send(press)  # Telegram did not get our answer in time and sends it again
+        assert len(api.calls_to("sendMessage")) == sent
+    clock.advance(seconds=2)  # Telegram takes one new webhook per second
+    restarted = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, restarted, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        await bot.send(press)
+        assert len(api.calls_to("sendMessage")) == sent
+        await bot.press(AMINA, "Wages")  # the session itself carried on across the restart
+    assert count(db_path, "SELECT count(*) FROM answers") == 1
+
+
+async def test_429_is_retried_after_retry_after(bot: TelegramBot, api: FakeBotApi) -> None:
+    api.fail_next("sendMessage", status=429, retry_after=1)
+    await bot.text(AMINA, "/start")
+    statuses = [call.status for call in api.calls_to("sendMessage")]
+    assert statuses[:2] == [429, 200]
+    assert "Please read" in bot.texts(AMINA.id)[0]
+
+
+async def test_a_person_who_blocked_the_bot_has_their_session_ended_quietly(
+        bot: TelegramBot, api: FakeBotApi, store: Store, server_keys: ServerKeys) -> None:
+    await consent(bot, AMINA)
+    respondent = server_keys.pseudonym("telegram", str(AMINA.id))
+    assert (await store.status(respondent)).state is not None
+    api.block_user(AMINA.id)
+    await bot.press(AMINA, "Care work")  # the reply gets 403
+    assert (await store.status(respondent)).state is None
+    assert not api.internal_errors
+
+
+async def test_blocking_the_bot_ends_the_session(bot: TelegramBot, api: FakeBotApi,
+                                                 store: Store, server_keys: ServerKeys) -> None:
+    await consent(bot, AMINA)
+    calls = len(api.calls)
+    await bot.send(bot.updates.my_chat_member_private(AMINA, blocked=True))
+    respondent = server_keys.pseudonym("telegram", str(AMINA.id))
+    assert (await store.status(respondent)).state is None
+    assert [c.method for c in api.calls[calls:]] == []  # not a word: none would arrive
+
+
+@pytest.mark.parametrize("kind", ["added", "message", "channel"])
+async def test_the_bot_leaves_groups_and_channels(bot: TelegramBot, api: FakeBotApi,
+                                                  db_path: Path, kind: str) -> None:
+    if kind == "added":
+        update = bot.updates.my_chat_member_added_to_group(AMINA, -1001234)
+    elif kind == "message":
+        update = bot.updates.group_message(AMINA, -1001234, "/start")
+    else:
+        update = bot.updates.channel_post(-1001234, "hello")
+    await bot.send(update)
+    assert api.left_chats == [-1001234]
+    assert not api.calls_to("sendMessage")
+    assert count(db_path, "SELECT count(*) FROM respondents") == 0
+
+
+# -- what people send -----------------------------------------------------------------------
+async def test_over_long_and_empty_texts_get_kind_replies(bot: TelegramBot,
+                                                          db_path: Path) -> None:
+    await consent(bot, AMINA)
+    await bot.press(AMINA, "Care work")
+    await bot.press(AMINA, "Wages")
+    await bot.press(AMINA, "Done")
+    await bot.text(AMINA, "7")
+    await bot.text(AMINA, "x" * 4096)  # the longest text Telegram delivers; over our 4000
+    assert "longer than I can keep" in bot.last_text(AMINA.id)
+    await bot.text(AMINA, "\x00\x00 \x00")
+    assert "did not receive any words" in bot.last_text(AMINA.id)
+    await bot.text(AMINA, "Paid half.\x00")
+    await bot.text(AMINA, "y" * 51)  # recommendation: max_length 50
+    assert "(50 characters)" in bot.last_text(AMINA.id)
+    assert count(db_path, "SELECT count(*) FROM answers") == 4
+
+
+async def test_unsupported_messages_get_kind_replies_and_contacts_are_not_kept(
+        bot: TelegramBot, db_path: Path) -> None:
+    await consent(bot, AMINA)
+    await bot.send(bot.updates.sticker(AMINA, "sticker-1"))
+    assert "cannot take this kind of message" in bot.last_text(AMINA.id)
+    await bot.send(bot.updates.location(AMINA, 48.85, 2.35))
+    assert "cannot take this kind of message" in bot.last_text(AMINA.id)
+    await bot.send(bot.updates.contact(AMINA, "+33612345678"))
+    assert "do not share contacts" in bot.last_text(AMINA.id)
+    raw = b"".join(p.read_bytes() for p in db_path.parent.glob("testimonies.db*"))
+    assert b"612345678" not in raw and b"48.85" not in raw
+
+
+async def test_an_edit_after_an_answer_is_explained(bot: TelegramBot) -> None:
+    await consent(bot, AMINA)
+    await bot.press(AMINA, "Care work")
+    await bot.press(AMINA, "Wages")
+    await bot.press(AMINA, "Done")
+    sent = await bot.text(AMINA, "7")
+    await bot.send(bot.updates.edited_text(AMINA, sent["message"]["message_id"], "8"))
+    assert "send /back" in bot.last_text(AMINA.id)
+
+
+async def test_an_edit_before_consent_is_ignored(bot: TelegramBot) -> None:
+    sent = await bot.text(AMINA, "hello")
+    said = len(bot.texts(AMINA.id))
+    await bot.send(bot.updates.edited_text(AMINA, sent["message"]["message_id"], "hi"))
+    assert len(bot.texts(AMINA.id)) == said
+
+
+# -- campaign codes -------------------------------------------------------------------------
+@pytest.mark.parametrize(("opening", "typed", "expected"), [
+    ("/start wimn26", None, "wimn26"),
+    ("/start", "wimn26", "wimn26"),  # QR scanned again: iOS opened the chat without /start
+    ("/start", "start kl-07", "kl-07"),
+    ("/start", "yes", None),  # a word is never a code
+    ("/start bad!code", None, None),  # not Telegram's payload alphabet: dropped
+    ("/start " + "c" * 65, None, None),
+])
+async def test_campaign_codes_from_links_and_typed(
+        bot: TelegramBot, db_path: Path, researcher: KeyPair, opening: str, typed: str | None,
+        expected: str | None) -> None:
+    await bot.text(AMINA, opening)
+    if typed:
+        await bot.text(AMINA, typed)
+    for _ in range(3):
+        await bot.press(AMINA, "Yes")
+    await bot.press(AMINA, "Care work")
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert testimony.campaign == expected
+
+
+async def test_a_code_typed_after_consent_is_an_answer(bot: TelegramBot, db_path: Path,
+                                                       researcher: KeyPair) -> None:
+    await consent(bot, AMINA, start="/start first1")
+    await bot.press(AMINA, "Care work")
+    await bot.press(AMINA, "Wages")
+    await bot.press(AMINA, "Done")
+    await bot.text(AMINA, "7")
+    await bot.text(AMINA, "abc123")  # the testimony question: an answer like any other
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert testimony.campaign == "first1"
+    assert {a.question_id: a.header["value"] for a in testimony.answers}["wages_story"] == \
+        "abc123"
+
+
+# -- /exit ----------------------------------------------------------------------------------
+async def test_exit_deletes_every_message_still_deletable(bot: TelegramBot, api: FakeBotApi,
+                                                          clock: Clock, db_path: Path) -> None:
+    await bot.text(AMINA, "/start")
+    old = {m["message_id"] for m in api.messages(AMINA.id)}
+    clock.advance(hours=49)  # Telegram no longer lets a bot delete those
+    await bot.press(AMINA, "Yes")
+    await bot.press(AMINA, "Yes")
+    await bot.press(AMINA, "Yes")
+    await bot.press(AMINA, "Care work")
+    mine = await bot.text(AMINA, "a message of mine")
+    assert bot.service.ledger is not None
+    await bot.service.ledger.flush()
+    assert count(db_path, "SELECT count(*) FROM telegram_messages") > 0
+    everything = {m["message_id"] for m in api.messages(AMINA.id)} | {
+        mine["message"]["message_id"]}
+    exit_command = await bot.text(AMINA, "/exit")
+    [call] = api.calls_to("deleteMessages")
+    deleted = set(call.params["message_ids"])
+    assert deleted == (everything - old) | {exit_command["message"]["message_id"]}
+    assert [m["text"] for m in api.messages(AMINA.id) if m["message_id"] not in old] == [
+        "Chat cleared."]
+    await bot.service.ledger.flush()
+    assert count(db_path, "SELECT count(*) FROM telegram_messages") == 0
+
+
+async def test_exit_after_a_restart_deletes_what_was_stored(
+        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
+        translator: Translator, clock: Clock, db_path: Path) -> None:
+    updates = UpdateFactory(api)
+    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        await consent(bot, AMINA)
+        await bot.press(AMINA, "Care work")
+        shown = {m["message_id"] for m in api.messages(AMINA.id)}
+    clock.advance(seconds=2)
+    restarted = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, restarted, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        await bot.text(AMINA, "/exit")
+    deleted = set(api.calls_to("deleteMessages")[0].params["message_ids"])
+    assert shown <= deleted  # the intro and consent too: kept in memory until consent
+
+
+async def test_a_button_from_before_a_restart_asks_again(
+        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
+        translator: Translator, clock: Clock, db_path: Path) -> None:
+    updates = UpdateFactory(api)
+    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        await consent(bot, AMINA)
+    clock.advance(seconds=2)
+    restarted = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, restarted, db_path.parent, webhook=True,
+                            clock=clock, updates=updates) as bot:
+        update = await bot.press(AMINA, "Farm work")
+        assert answer_text(api, update) is None
+        assert "Welcome back" in bot.texts(AMINA.id)[-2]
+        await bot.press(AMINA, "Farm work")  # the question, asked again, takes the answer
+    assert count(db_path, "SELECT count(*) FROM answers") == 1
+
+
+# -- floods and files -----------------------------------------------------------------------
+async def test_a_flood_is_slowed_down_and_nothing_is_dropped_silently(
+        api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    limits = FloodLimits(burst=3, per_second=20, max_waiting=5)
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True, clock=clock,
+                            flood=limits) as bot:
+        await consent(bot, AMINA)
+        await asyncio.sleep(0.2)  # the bucket fills again
+        handled = bot.channel.handled
+        updates = [bot.updates.text(AMINA, f"message {n}") for n in range(30)]
+        responses = await asyncio.gather(*(bot.post(u) for u in updates))
+        assert {r.status_code for r in responses} == {200}  # at once: none holds a connection
+        await bot.text(ROSA, "/start")  # someone else meanwhile is answered, not queued
+        assert "Please read" in bot.texts(ROSA.id)[0]
+        assert bot.channel.handled < handled + 31  # while Amina's messages still wait
+        await bot.wait_handled(handled + 31)
+        texts = bot.texts(AMINA.id)
+        assert sum("sending messages very quickly" in t for t in texts) == 1
+        assert sum("did not keep your last messages" in t for t in texts) == 1
+        # Each message was answered, in order, or is one the person was asked to send again.
+        answered = sum("Please choose one of the buttons" in t for t in texts)
+        refused = sum(r.message == "flood_refused" for r in caplog.records)
+        assert answered >= limits.burst and refused >= 1 and answered + refused == 30
+
+
+async def test_a_file_over_the_limit_gets_a_clear_reply(
+        api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
+    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True, clock=clock,
+                            media_limit=BOT_API_LIMIT) as bot:
+        await send_a_file_too_large(bot, api, db_path)
+        assert not api.calls_to("getFile")  # refused on the announced size: nothing fetched
+
+
+async def test_a_self_hosted_api_server_refusing_a_file_gets_the_same_reply(
+        bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:
+    await send_a_file_too_large(bot, api, db_path)  # our limit is higher; the server's is not
+    assert [c.status for c in api.calls_to("getFile")] == [400]
+
+
+async def send_a_file_too_large(bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:
+    await consent(bot, AMINA)
+    await bot.press(AMINA, "Care work")
+    await bot.press(AMINA, "Wages")
+    await bot.press(AMINA, "Done")
+    await bot.text(AMINA, "7")
+    api.add_file("big-voice", b"x", file_size=21 * 1024 * 1024)
+    await bot.send(bot.updates.voice(AMINA, "big-voice", duration=1800,
+                                     size=21 * 1024 * 1024))
+    assert "too large" in bot.last_text(AMINA.id) and "20 MB" in bot.last_text(AMINA.id)
+    assert count(db_path, "SELECT count(*) FROM answers") == 3  # sector, themes, months
