@@ -50,13 +50,15 @@ async def fake_bot_api(clock: Callable[[], datetime]) -> AsyncIterator[FakeBotAp
         await api.stop()
 
 
-def settings_for(api: FakeBotApi, data_dir: Path, *, webhook: bool = False) -> Settings:
+def settings_for(api: FakeBotApi, data_dir: Path, *, webhook: bool = False,
+                 field_workers: tuple[int, ...] = ()) -> Settings:
     loaded = load_settings({
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
         "DATA_DIR": str(data_dir),
         "WEBHOOK_URL": WEBHOOK_URL if webhook else "",
         "WEBHOOK_LISTEN": "127.0.0.1",
+        "FIELD_WORKER_IDS": ",".join(str(i) for i in field_workers),
     }, dotenv=None)
     return dataclasses.replace(loaded, webhook_port=0)  # any free port
 
@@ -166,8 +168,9 @@ async def telegram_bot(api: FakeBotApi, orchestrator: Orchestrator, data_dir: Pa
                        webhook: bool = False, flood: FloodLimits | None = None,
                        clock: Callable[[], datetime] | None = None,
                        updates: UpdateFactory | None = None,
-                       media_limit: int | None = None) -> AsyncIterator[TelegramBot]:
-    settings = settings_for(api, data_dir, webhook=webhook)
+                       media_limit: int | None = None,
+                       field_workers: tuple[int, ...] = ()) -> AsyncIterator[TelegramBot]:
+    settings = settings_for(api, data_dir, webhook=webhook, field_workers=field_workers)
     kwargs: dict[str, Any] = {"flood": flood, "media_limit": media_limit}
     if clock is not None:
         kwargs["clock"] = clock

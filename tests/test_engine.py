@@ -355,3 +355,12 @@ def test_commands_match_after_nfkc_and_invisible_characters_never_trigger(
     else:
         assert said(actions) == [msg.UNKNOWN_COMMAND.msgid]
         assert not of_type(actions, Erase) and not asked(actions)
+
+
+def test_a_first_help_explains_then_starts(mini_script: Script) -> None:
+    from bot.engine import CommandIn
+
+    convo = Conversation(mini_script)
+    actions = convo.send(CommandIn("help"))
+    assert said(actions)[0] == msg.HELP.msgid
+    assert asked(actions) == ["Do you agree to take part?"]

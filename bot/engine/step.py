@@ -125,6 +125,8 @@ class _Turn:
         if isinstance(event, CommandIn) and event.name == "start":
             event = Start(campaign=event.argument or None)
         if self.state.phase is Phase.NEW:
+            if isinstance(event, CommandIn) and event.name == "help":
+                self.say(msg.HELP)  # someone's very first message can be /help
             if isinstance(event, Start):
                 self.begin(event.campaign, event.language_hint)
             else:

@@ -27,6 +27,7 @@ from bot.channels.telegram.api import ChannelBot
 from bot.channels.telegram.channel import TelegramChannel, utc_now
 from bot.channels.telegram.flood import FloodLimits
 from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
+from bot.channels.telegram.staff import FieldWork
 from bot.channels.telegram.texts import COMMANDS
 from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
@@ -126,6 +127,9 @@ class TelegramService:
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood,
                                        clock=clock, sleep=sleep)
+        self.channel.field_work = FieldWork(
+            bot=self.bot, links=orchestrator.store.links, translator=orchestrator.translator,
+            keys=orchestrator.keys, field_worker_ids=settings.field_worker_ids, clock=clock)
         builder = ApplicationBuilder().bot(self.bot).concurrent_updates(CONCURRENT_UPDATES)
         if settings.webhook_url:
             builder = builder.updater(None)

@@ -50,6 +50,7 @@ from bot.channels.telegram.render import (
     keyboard,
     split_text,
 )
+from bot.channels.telegram.staff import FieldWork
 from bot.channels.telegram.webhook import detach_from_webhook
 from bot.engine import ChoiceIn, CommandIn, Event, Phase, Start, TextIn
 from bot.engine.text import Text
@@ -89,6 +90,7 @@ class TelegramChannel:
         self._hints: dict[str | None, str | None] = {}
         self.handled = 0  # updates finished (for tests and benchmarks to wait on)
         self._queued: set[asyncio.Task[None]] = set()  # updates waiting behind earlier ones
+        self.field_work: FieldWork | None = None  # set by the service when configured
 
     # -- entry point ----------------------------------------------------------------------
     async def on_update(self, update: object, _context: Any = None) -> None:
@@ -207,6 +209,11 @@ class TelegramChannel:
         return True
 
     async def _converse(self, said: Said, memory: ChatMemory) -> None:
+        if self.field_work is not None:
+            routed = await self.field_work.take(said)  # /newlink, /stats: field workers only
+            if routed is None:
+                return
+            said = routed
         user_id = str(said.chat_id)  # in a private chat the chat id is the person's id
         hint = self._hint(said.language_code)
         event = await self._event(said, memory, user_id, hint)

@@ -1,0 +1,182 @@
+"""Field workers inside Telegram: `/newlink` (a short guided dialogue that ends with the link
+and its QR code) and `/stats` (the funnel of the links they made, small counts masked).
+
+Field workers are the Telegram ids in FIELD_WORKER_IDS; only their keyed pseudonyms are kept,
+in memory and as the `created_by` of their links. Anyone else who sends these commands gets
+the ordinary help, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.channels.telegram.api import ChannelBot
+from bot.channels.telegram.inbound import Said
+from bot.engine import CommandIn, TextIn
+from bot.engine.text import N_, Text
+from bot.i18n import Translator, negotiate
+from bot.links.funnel import masked
+from bot.links.qr import link_url, qr_png
+from storage.links import LinkBook, LinkFigures
+from storage.server_keys import ServerKeys
+
+log = logging.getLogger(__name__)
+
+STAFF_COMMANDS = frozenset({"newlink", "stats"})
+MAX_FIELD = 64
+CHANNEL = "telegram"
+
+ASK_CAMPAIGN = N_("A new link. Which campaign is it for? (for example: imrf-2022) "
+                  "Send /cancel to stop.")
+ASK_PARTNER = N_("Which organisation will hand it out?")
+ASK_REGION = N_("In which region or place will it be handed out?")
+ASK_LANGUAGE = N_("Which language should the bot offer first? Send a language code "
+                  "({codes}), or send no.")
+BAD_LANGUAGE = N_("I do not know that language code. Please send one of: {codes}. Or send no.")
+TOO_LONG = N_("Please keep it shorter than {limit} characters.")
+EMPTY = N_("Please write a few words.")
+READY = N_("Your link is ready:\n{url}\n\nIf the QR code does not open the bot, people can "
+           "type this code to the bot instead: {code}")
+CANCELLED = N_("No link was made.")
+NO_LINKS = N_("You have not made any links yet. Send /newlink to make one.")
+STATS_HEAD = N_("Your links. Every number below 5 shows as <5, so that nobody can tell what "
+                "one person did.")
+STATS_LINK = N_("{code}: {campaign}, {partner}, {region} ({state})\n"
+                "opened {opened}, chose a language {language_chosen}, agreed {consented}, "
+                "declined {declined}, under 18 {under_age}, answered a theme {theme_answered}, "
+                "finished {completed}, deleted {deleted}")
+STATS_AFTER_END = N_("after the link ended: opened {opened}, agreed {consented}, "
+                     "finished {completed}")
+LIVE = N_("active")
+ENDED = N_("ended")
+NO_PRESET = ("no", "none", "-")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A link being made, one answer at a time."""
+
+    campaign: str = ""
+    partner: str = ""
+    region: str = ""
+
+    @property
+    def next_field(self) -> str:
+        return next(name for name in ("campaign", "partner", "region", "language")
+                    if name == "language" or not getattr(self, name))
+
+
+class FieldWork:
+    def __init__(self, *, bot: ChannelBot, links: LinkBook, translator: Translator,
+                 keys: ServerKeys, field_worker_ids: Iterable[str],
+                 clock: Callable[[], datetime]) -> None:
+        self.bot = bot
+        self.links = links
+        self.translator = translator
+        self.keys = keys
+        self.clock = clock
+        self._members = frozenset(keys.pseudonym(CHANNEL, uid) for uid in field_worker_ids)
+        self._drafts: dict[bytes, Draft] = {}
+
+    def _member(self, chat_id: int) -> bytes | None:
+        pseudonym = self.keys.pseudonym(CHANNEL, str(chat_id))
+        return pseudonym if pseudonym in self._members else None
+
+    async def take(self, said: Said) -> Said | None:
+        """None when this was field work (handled here); else the update to converse with."""
+        event = said.event
+        staff_command = isinstance(event, CommandIn) and event.name in STAFF_COMMANDS
+        member = self._member(said.chat_id) if (staff_command or self._drafts) else None
+        if member is None:
+            if staff_command:  # a respondent never learns these commands exist
+                return dataclasses.replace(said, event=CommandIn("help"))
+            return said
+        language = negotiate(said.language_code, self.translator.languages) or "en"
+        if isinstance(event, CommandIn) and event.name == "stats":
+            self._drafts.pop(member, None)
+            await self._stats(said.chat_id, member, language)
+            return None
+        if isinstance(event, CommandIn) and event.name == "newlink":
+            self._drafts[member] = Draft()
+            await self._say(said.chat_id, ASK_CAMPAIGN, language)
+            return None
+        draft = self._drafts.get(member)
+        if draft is None:
+            return said  # a field worker trying the bot as a respondent
+        if isinstance(event, CommandIn):
+            del self._drafts[member]
+            if event.name == "cancel":
+                await self._say(said.chat_id, CANCELLED, language)
+                return None
+            return said
+        if not isinstance(event, TextIn):
+            await self._ask(said.chat_id, draft, language)
+            return None
+        await self._answer(said.chat_id, member, draft, event.text.strip(), language)
+        return None
+
+    async def _answer(self, chat_id: int, member: bytes, draft: Draft, text: str,
+                      language: str) -> None:
+        if not text:
+            await self._say(chat_id, EMPTY, language)
+            return
+        if len(text) > MAX_FIELD:
+            await self._say(chat_id, TOO_LONG.format(limit=MAX_FIELD), language)
+            return
+        field = draft.next_field
+        if field != "language":
+            draft = dataclasses.replace(draft, **{field: text})
+            self._drafts[member] = draft
+            await self._ask(chat_id, draft, language)
+            return
+        choice = text.lower()
+        if choice not in NO_PRESET and choice not in self.translator.languages:
+            await self._say(chat_id, BAD_LANGUAGE.format(codes=self._codes()), language)
+            return
+        del self._drafts[member]
+        link = await self.links.create(
+            campaign=draft.campaign, partner=draft.partner, region=draft.region,
+            language=None if choice in NO_PRESET else choice, now=self.clock(),
+            created_by=member)
+        url = link_url(self.bot.username, link.code)
+        await self._say(chat_id, READY.format(url=url, code=link.code), language)
+        await self.bot.send_photo(chat_id, qr_png(url, link.code), caption=link.code)
+        log.info("link_created_in_telegram")
+
+    async def _ask(self, chat_id: int, draft: Draft, language: str) -> None:
+        question = {"campaign": ASK_CAMPAIGN, "partner": ASK_PARTNER, "region": ASK_REGION,
+                    "language": ASK_LANGUAGE.format(codes=self._codes())}[draft.next_field]
+        await self._say(chat_id, question, language)
+
+    def _codes(self) -> str:
+        return ", ".join(self.translator.languages)
+
+    async def _stats(self, chat_id: int, member: bytes, language: str) -> None:
+        figures = await self.links.figures(await self.links.all(created_by=member))
+        if not figures:
+            await self._say(chat_id, NO_LINKS, language)
+            return
+        today = self.clock().date()
+        parts = [self._render(STATS_HEAD, language)]
+        parts += [self._describe(item, today, language) for item in figures]
+        await self.bot.send_text(chat_id, "\n\n".join(parts)[:4096])
+
+    def _describe(self, item: LinkFigures, today: date, language: str) -> str:
+        link = item.link
+        state = LIVE if link.live_on(today) else ENDED
+        text = self._render(STATS_LINK.format(
+            code=link.code, campaign=link.campaign, partner=link.partner, region=link.region,
+            state=self._render(state, language), **masked(item.live)), language)
+        if any(item.expired.values()):
+            text += "\n" + self._render(STATS_AFTER_END.format(**masked(item.expired)), language)
+        return text
+
+    def _render(self, text: Text, language: str) -> str:
+        return self.translator.render(text, language)
+
+    async def _say(self, chat_id: int, text: Text, language: str) -> None:
+        await self.bot.send_text(chat_id, self._render(text, language))
