@@ -34,8 +34,10 @@ from bot.engine import (
     MediaRef,
     Notice,
     NumberAnswer,
+    Option,
     Phase,
     RecordConsent,
+    Repeat,
     Say,
     Script,
     SessionState,
@@ -128,6 +130,7 @@ class Orchestrator:
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
         self._rendered: dict[tuple[Text, str], str] = {}
+        self._buttons: dict[tuple[tuple[Option, ...], str], tuple[out.Button, ...]] = {}
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
@@ -148,10 +151,12 @@ class Orchestrator:
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None) -> list[out.Outbound]:
         session = await self._load(respondent, language_hint)
-        if event_id is not None and event_id in session.seen:
-            log.info("duplicate_event_ignored")
-            return []
         now = self.clock()
+        if event_id is not None and event_id in session.seen:
+            # Stored once already. The person may never have seen what came next (a crash
+            # between saving and sending): ask the current question again, store nothing.
+            log.info("duplicate_event_repeated")
+            event, event_id = Repeat(), None
         event = await self._attribute(event, session.state, now)
         new_state, actions = step(self.script, session.state, event, now)
         language = (new_state or session.state).language or self.script.default_language
@@ -292,8 +297,7 @@ class Orchestrator:
                 delivered.append(out.Prompt(
                     token=action.token,
                     text=render(action.text, language),
-                    buttons=tuple(out.Button(o.key, render(o.label, language), o.selected)
-                                  for o in action.options),
+                    buttons=self._render_buttons(action.options, language),
                     multi=action.multi,
                     skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
                     refresh=action.refresh,
@@ -308,6 +312,19 @@ class Orchestrator:
             elif isinstance(action, EndSession):
                 delivered.append(out.SessionEnded())
         return delivered
+
+    def _render_buttons(self, options: tuple[Option, ...], language: str
+                        ) -> tuple[out.Button, ...]:
+        """A question's buttons, rendered once per language: the engine asks the same
+        questions with the same options over and over (they are immutable, like texts)."""
+        key = (options, language)
+        buttons = self._buttons.get(key)
+        if buttons is None:
+            if len(self._buttons) >= RENDERED_KEPT:
+                self._buttons.clear()
+            buttons = self._buttons[key] = tuple(
+                out.Button(o.key, self._render(o.label, language), o.selected) for o in options)
+        return buttons
 
     def _render(self, text: Text, language: str) -> str:
         """Rendered texts, remembered: the same labels and questions are shown again and

@@ -364,3 +364,14 @@ def test_a_first_help_explains_then_starts(mini_script: Script) -> None:
     actions = convo.send(CommandIn("help"))
     assert said(actions)[0] == msg.HELP.msgid
     assert asked(actions) == ["Do you agree to take part?"]
+
+
+def test_repeat_asks_the_current_question_again_and_stores_nothing(mini_script: Script) -> None:
+    from bot.engine import Repeat
+
+    convo = consented(mini_script)
+    convo.press("care")
+    actions = convo.send(Repeat())
+    assert asked(actions) == ["themes"]
+    assert not of_type(actions, StoreAnswer) and not said(actions)
+    assert Conversation(mini_script).send(Repeat()) == ()

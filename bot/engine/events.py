@@ -55,4 +55,10 @@ class Unsupported:
     kind: str
 
 
-Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported
+@dataclass(frozen=True)
+class Repeat:
+    """An event arrived again: the replies to it may never have reached the person (the bot
+    stopped between saving and sending). Show the current question again; change nothing."""
+
+
+Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported | Repeat

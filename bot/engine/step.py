@@ -38,6 +38,7 @@ from bot.engine.events import (
     CommandIn,
     Event,
     MediaIn,
+    Repeat,
     Start,
     TextIn,
     Unsupported,
@@ -45,13 +46,14 @@ from bot.engine.events import (
 from bot.engine.script import Script
 from bot.engine.state import Overlay, Phase, SessionState
 from bot.engine.text import Text, flow_text
-from bot.flow import ConsentItem, Question, QuestionKind
+from bot.flow import ConsentItem, Question, QuestionKind, Questionnaire
 
 ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 # Funnel steps, counted once per person as anonymous counters.
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
 
 
 def step(
@@ -78,12 +80,58 @@ def parse_number(text: str) -> int | None:
         return None
 
 
+class _FlowMemo:
+    """What steps derive from one questionnaire, built once instead of on every event: its
+    texts, and each question's options (a Text and an Option per choice, rebuilt whenever a
+    question was asked, were most of a step's cost). All of it is immutable, so sharing it
+    between steps changes nothing but the cost."""
+
+    def __init__(self, flow: Questionnaire) -> None:
+        self.flow = flow
+        self._texts: dict[tuple[str, str], Text] = {}
+        self._options: dict[str, tuple[Option, ...]] = {}
+
+    def text(self, item: str, source: str) -> Text:
+        key = (item, source)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = flow_text(self.flow.id, item, source)
+        return text
+
+    def options(self, question: Question) -> tuple[Option, ...]:
+        """The question's buttons, none selected (and Done last for a multi-choice one)."""
+        options = self._options.get(question.id)
+        if options is None:
+            options = tuple(Option(c.id, self.text(f"{question.id}.{c.id}", c.label))
+                            for c in question.choices)
+            if question.kind is QuestionKind.MULTI:
+                options += (Option(DONE_KEY, msg.DONE_BUTTON),)
+            self._options[question.id] = options
+        return options
+
+
+_MEMOS: dict[int, _FlowMemo] = {}
+
+
+def _memo_for(flow: Questionnaire) -> _FlowMemo:
+    """The memo of this very questionnaire object. Looked up by identity, because hashing a
+    frozen questionnaire would hash every question in it on each event; the memo holds the
+    questionnaire, so no other object can take its id while the entry exists."""
+    memo = _MEMOS.get(id(flow))
+    if memo is None or memo.flow is not flow:
+        if len(_MEMOS) >= MEMOS_KEPT:
+            _MEMOS.clear()
+        memo = _MEMOS[id(flow)] = _FlowMemo(flow)
+    return memo
+
+
 class _Turn:
     """One event's worth of decisions: mutates a copy of the state, collects actions."""
 
     def __init__(self, script: Script, state: SessionState, now: datetime) -> None:
         self.script = script
         self.flow = script.questionnaire
+        self.memo = _memo_for(self.flow)
         self.state = state
         self.now = now
         self.actions: list[Action] = []
@@ -106,7 +154,7 @@ class _Turn:
         self.ended = True
 
     def flow_text(self, item: str, source: str) -> Text:
-        return flow_text(self.flow.id, item, source)
+        return self.memo.text(item, source)
 
     def consent_text(self, item: str, source: str) -> Text:
         return flow_text(self.script.consent.id, item, source)
@@ -124,6 +172,10 @@ class _Turn:
                               event.argument)
         if isinstance(event, CommandIn) and event.name == "start":
             event = Start(campaign=event.argument or None)
+        if isinstance(event, Repeat):
+            if self.state.phase not in (Phase.NEW, Phase.DONE):
+                self.ask_current()
+            return
         if self.state.phase is Phase.NEW:
             if isinstance(event, CommandIn) and event.name == "help":
                 self.say(msg.HELP)  # someone's very first message can be /help
@@ -216,17 +268,16 @@ class _Turn:
         self.emit(Ask(self.next_token(), self.consent_text(item.id, item.text), options))
 
     def choice_options(self, question: Question) -> tuple[Option, ...]:
-        return tuple(
-            Option(c.id, self.flow_text(f"{question.id}.{c.id}", c.label),
-                   selected=c.id in self.state.pending)
-            for c in question.choices
-        )
+        options = self.memo.options(question)
+        pending = self.state.pending
+        if not pending:
+            return options
+        return tuple(Option(o.key, o.label, selected=True) if o.key in pending else o
+                     for o in options)
 
     def ask_question(self, question: Question, refresh: bool = False) -> None:
         token = self.state.token if refresh else self.next_token()
         options = self.choice_options(question)
-        if question.kind is QuestionKind.MULTI:
-            options += (Option(DONE_KEY, msg.DONE_BUTTON),)
         self.emit(Ask(token, self.flow_text(question.id, question.text), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
                       question_id=question.id, refresh=refresh))
@@ -322,8 +373,8 @@ class _Turn:
               | MediaAnswer) -> None:
         self.emit(StoreAnswer(question.id, value, self.language, self.flow.id, self.flow.version))
         if isinstance(value, ChoiceAnswer):
-            labels = tuple(self.flow_text(f"{question.id}.{c.id}", c.label)
-                           for c in question.choices if c.id in value.choices)
+            labels = tuple(o.label for o in self.memo.options(question)
+                           if o.key in value.choices)  # in the question's order
             self.emit(Settle(self.state.token, labels))
             if question.id in self.flow.condition_sources:
                 remembered = {**self.state.remembered, question.id: value.choices}
@@ -353,11 +404,7 @@ class _Turn:
         current = self.state.current
         history = (*self.state.history, current) if record and current else self.state.history
         start = self.flow.index(current) + 1 if current else 0
-        upcoming = next(
-            (q for q in self.flow.questions[start:]
-             if all(c.holds(self.state.remembered) for c in q.when)),
-            None,
-        )
+        upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
         self.state = self.state.evolve(history=history, pending=(),
                                        current=upcoming.id if upcoming else None)
         if upcoming is None:
@@ -365,12 +412,15 @@ class _Turn:
             return
         section = self.flow.section_of(upcoming)
         if section.title and section.question_ids and upcoming.id == next(
-            (qid for qid in section.question_ids
-             if all(c.holds(self.state.remembered) for c in self.flow.question(qid).when)),
+            (qid for qid in section.question_ids if self.shown(self.flow.question(qid))),
             None,
         ):
             self.say(self.flow_text(f"section.{section.id}", section.title))
         self.ask_question(upcoming)
+
+    def shown(self, question: Question) -> bool:
+        """Whether the question's conditions hold (most questions have none)."""
+        return not question.when or all(c.holds(self.state.remembered) for c in question.when)
 
     def finish(self) -> None:
         self.say(self.flow_text("closing", self.flow.closing))
