@@ -13,6 +13,7 @@ phone numbers are never read at all. Malformed updates are ignored, never a cras
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,7 +167,10 @@ def _media(kind: str, file: Json, default_mime: str, force_mime: bool = False) -
 
 
 def _text(text: str) -> Event:
-    match = COMMAND.fullmatch(text.strip()) if text.startswith("/") else None
+    # Commands match after NFKC ("／ｈｅｌｐ" is /help); invisible characters are not removed,
+    # so "/de\u200blete" is never taken for /delete.
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    match = COMMAND.fullmatch(normalized) if normalized.startswith("/") else None
     if match is None:
         return TextIn(text)
     name, argument = match[1].lower(), (match[2] or "").strip()

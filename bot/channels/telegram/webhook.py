@@ -117,6 +117,9 @@ class _UpdateHandler(tornado.web.RequestHandler):
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("application/json"):
             raise tornado.web.HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        declared = self.request.headers.get("Content-Length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
     def data_received(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -145,7 +148,9 @@ class WebhookServer:
             log_function=lambda handler: None,
         )
         self.receiver = receiver
-        self._server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY)
+        # Tornado's own limit answers 400 before our handler sees the request; ours (413,
+        # from the declared length, in prepare) must come first.
+        self._server = tornado.httpserver.HTTPServer(app, max_body_size=4 * MAX_BODY)
         self._listen = listen
         self._port = port
         self.port: int | None = None
