@@ -17,6 +17,7 @@ from datetime import date, datetime
 from bot.channels.telegram.api import ChannelBot
 from bot.channels.telegram.inbound import Said
 from bot.engine import CommandIn, TextIn
+from bot.engine import messages as msg
 from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
@@ -134,13 +135,16 @@ class FieldWork:
             await self._ask(chat_id, draft, language)
             return
         choice = text.lower()
-        if choice not in NO_PRESET and choice not in self.translator.languages:
+        no_preset = {*NO_PRESET, self._render(msg.NO, language).lower()}  # "no", or "لا"
+        if choice in no_preset:
+            choice = "-"
+        if choice not in no_preset and choice not in self.translator.languages:
             await self._say(chat_id, BAD_LANGUAGE.format(codes=self._codes()), language)
             return
         del self._drafts[member]
         link = await self.links.create(
             campaign=draft.campaign, partner=draft.partner, region=draft.region,
-            language=None if choice in NO_PRESET else choice, now=self.clock(),
+            language=None if choice in no_preset else choice, now=self.clock(),
             created_by=member)
         url = link_url(self.bot.username, link.code)
         await self._say(chat_id, READY.format(url=url, code=link.code), language)
