@@ -34,7 +34,11 @@ def available_languages(locales_dir: Path) -> tuple[str, ...]:
 
 
 # Where CLDR's own name is not what speakers call the language in a picker.
-NAME_OVERRIDES = {"tl": "Tagalog", "fa": "فارسی / دری"}  # Afghan Dari speakers read Persian
+NAME_OVERRIDES = {
+    "tl": "Tagalog",
+    "fa": "فارسی / دری",  # Afghan Dari speakers read Persian
+    "id": "Bahasa Indonesia",  # CLDR says "Indonesia", the country
+}
 
 
 def language_name(code: str) -> str:

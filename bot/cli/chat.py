@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
+import os
 
 from bot.cli.common import Subparsers, settings
 from bot.config import Settings
@@ -23,7 +25,15 @@ def register(commands: Subparsers) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    return asyncio.run(_chat(settings(args), args.user or getpass.getuser()))
+    return asyncio.run(_chat(quiet(settings(args)), args.user or getpass.getuser()))
+
+
+def quiet(config: Settings) -> Settings:
+    """In a terminal conversation, log lines would land between the bot's sentences: only
+    warnings, unless LOG_LEVEL asks for more."""
+    if "LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)
+    return config
 
 
 async def _chat(config: Settings, user: str) -> int:
@@ -42,7 +52,7 @@ def run_bot(args: argparse.Namespace) -> int:
     config = settings(args)
     if not config.telegram_bot_token:
         print("TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead.")
-        return asyncio.run(_chat(config, getpass.getuser()))
+        return asyncio.run(_chat(quiet(config), getpass.getuser()))
     from bot.channels.telegram.app import run_telegram
 
     return run_telegram(config)
