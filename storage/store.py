@@ -5,12 +5,17 @@ queued up in one durable transaction (`synchronous=FULL`), then releases every w
 Each answer is still durable before its reply, and a crowd costs a few commits, not thousands.
 If a grouped transaction fails (disk full, I/O error) it is rolled back and each change is
 retried alone, so one person's failure never takes another person's answer with it.
+
+Answers are sealed as they arrive. Under load (many changes waiting for their commit) a
+helper process seals them (`storage.sealer`), so the event loop goes on with other people's
+messages meanwhile; a quiet bot never starts one, and without it sealing happens here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +26,22 @@ import aiosqlite
 
 from storage import db, payload
 from storage.links import LinkBook
-from storage.sealing import RecipientKey, seal
+from storage.sealer import SealHelper
+from storage.sealing import RecipientKey, SealError, seal
 from storage.server_keys import ServerKeys
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+# Changes waiting for their commit before sealing moves to the helper process; never without
+# a second core for it (the helper would only take turns with the bot).
+SEAL_HELPER_AFTER: int | None = 16 if _cpus() >= 2 else None
+SEAL_HELPER_PATIENCE = 30.0  # seconds a batch waits for the helper before it is given up
 
 
 class WriteFailed(Exception):
@@ -80,6 +99,21 @@ class _Sealed:
 
 
 @dataclass(frozen=True)
+class _Sealing:
+    """A Changes whose answers are sealed, or being sealed by the helper process."""
+
+    changes: Changes
+    answers: tuple[tuple[AnswerIn, bytes | asyncio.Future[bytes]], ...]
+    state_blob: bytes | None
+
+    async def sealed(self) -> _Sealed:
+        answers = []
+        for answer, blob in self.answers:
+            answers.append((answer, blob if isinstance(blob, bytes) else await blob))
+        return _Sealed(self.changes, tuple(answers), self.state_blob)
+
+
+@dataclass(frozen=True)
 class RespondentStatus:
     known: bool
     completed: bool
@@ -90,11 +124,15 @@ class RespondentStatus:
 
 class Store:
     def __init__(self, conn: aiosqlite.Connection, recipients: Sequence[RecipientKey],
-                 keys: ServerKeys) -> None:
+                 keys: ServerKeys, *, seal_helper_after: int | None = SEAL_HELPER_AFTER
+                 ) -> None:
         self._conn = conn
         self._recipients = tuple(recipients)
         self._keys = keys
-        self._queue: list[tuple[_Sealed, asyncio.Future[None]]] = []
+        self._queue: list[tuple[_Sealing, asyncio.Future[None]]] = []
+        self._helper_after = seal_helper_after  # None: always seal here
+        self._helper: SealHelper | None = None
+        self._helper_start: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._closing = False
         self._tx_lock = asyncio.Lock()  # one transaction at a time on the shared connection
@@ -104,10 +142,12 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path, recipients: Sequence[RecipientKey],
-                   keys: ServerKeys) -> Store:
+                   keys: ServerKeys, *, seal_helper_after: int | None = SEAL_HELPER_AFTER
+                   ) -> Store:
         if not recipients:
             raise ValueError("the store needs at least one recipient public key")
-        return cls(await db.connect(path), recipients, keys)
+        return cls(await db.connect(path), recipients, keys,
+                   seal_helper_after=seal_helper_after)
 
     async def limit_size(self, max_bytes: int | None) -> None:
         """Cap the database file (DB_MAX_MB), or lift the cap with None.
@@ -127,7 +167,13 @@ class Store:
         self._closing = True
         self._wake.set()
         await self._writer
-        await self._conn.close()
+        try:
+            if self._helper_start is not None:
+                await self._helper_start
+                if self._helper is not None:
+                    await self._helper.stop()
+        finally:
+            await self._conn.close()
 
     # -- reading what the bot may read ----------------------------------------------------
     async def status(self, respondent: bytes) -> RespondentStatus:
@@ -149,33 +195,54 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------
     async def apply(self, changes: Changes) -> None:
-        """Seal now, commit with whatever else is waiting; return once it is durable."""
+        """Seal now (under load: hand over to the helper process), commit with whatever
+        else is waiting; return once it is durable."""
         if changes.empty:
             return
         if self._closing:
             raise WriteFailed("the store is closing")
-        sealed = self._seal(changes)
+        sealing = self._seal(changes)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((sealed, future))
+        self._queue.append((sealing, future))
         self._wake.set()
+        self._start_helper_if_busy()
         await future
 
-    def _seal(self, changes: Changes) -> _Sealed:
-        answers = tuple(
-            (
-                answer,
-                seal(
-                    payload.encode(dict(answer.header), answer.body),
-                    self._recipients,
-                    payload.answer_aad(changes.respondent, answer.question_id,
-                                       answer.flow_id, answer.flow_version),
-                ),
-            )
-            for answer in changes.answers
-        )
+    def _seal(self, changes: Changes) -> _Sealing:
+        helper = self._helper if self._helper and self._helper.ready and self._helper.alive \
+            else None
+        answers = []
+        for answer in changes.answers:
+            plaintext = payload.encode(dict(answer.header), answer.body)
+            associated_data = payload.answer_aad(changes.respondent, answer.question_id,
+                                                 answer.flow_id, answer.flow_version)
+            answers.append((answer, seal(plaintext, self._recipients, associated_data)
+                            if helper is None else helper.seal(plaintext, associated_data)))
+        # The working state is encrypted with the server's own key: that stays here.
         state_blob = (self._keys.seal_state(changes.respondent, changes.state)
                       if changes.state is not None else None)
-        return _Sealed(changes, answers, state_blob)
+        return _Sealing(changes, tuple(answers), state_blob)
+
+    def _start_helper_if_busy(self) -> None:
+        """Start the seal helper once, when changes pile up (see the module docstring)."""
+        if (self._helper_after is None or self._helper_start is not None or self._closing
+                or len(self._queue) < self._helper_after):
+            return
+        self._helper_start = asyncio.create_task(self._start_helper(), name="seal-helper")
+
+    async def _start_helper(self) -> None:
+        self._helper = await SealHelper.start(self._recipients)
+
+    @property
+    def seal_helper(self) -> SealHelper | None:
+        """The helper process sealing answers, once started (for tests and benchmarks)."""
+        return self._helper
+
+    async def seal_helper_ready(self) -> bool:
+        """Wait for a helper being started; True if one is ready (tests, benchmarks)."""
+        if self._helper_start is not None:
+            await self._helper_start
+        return self._helper is not None and await self._helper.wait_ready()
 
     async def _write_loop(self) -> None:
         while True:
@@ -183,11 +250,42 @@ class Store:
             self._wake.clear()
             batch, self._queue = self._queue, []
             if batch:
-                await self._commit_batch(batch)
+                # The lock first: other writers (storage/telegram.py) then wait for this
+                # commit rather than it for theirs, while the last answers are being sealed.
+                async with self._tx_lock:
+                    await self._helper_done(batch)
+                    ready = await self._sealed(batch)
+                    if ready:
+                        await self._commit_batch(ready)
             if self._closing and not self._queue:
                 return
 
+    async def _helper_done(self, batch: list[tuple[_Sealing, asyncio.Future[None]]]) -> None:
+        """Wait for the helper's blobs; a helper that hangs is stopped, and what it held is
+        then sealed here (see SealHelper), so no one waits for ever."""
+        waiting = [blob for sealing, _ in batch for _, blob in sealing.answers
+                   if isinstance(blob, asyncio.Future) and not blob.done()]
+        if not waiting:
+            return
+        _, late = await asyncio.wait(waiting, timeout=SEAL_HELPER_PATIENCE)
+        if late and self._helper is not None:
+            self._helper.abandon()
+
+    @staticmethod
+    async def _sealed(batch: list[tuple[_Sealing, asyncio.Future[None]]]
+                      ) -> list[tuple[_Sealed, asyncio.Future[None]]]:
+        """The batch with every answer sealed; a change whose answer could not be sealed
+        fails alone, with the error sealing it here would have raised."""
+        ready = []
+        for sealing, future in batch:
+            try:
+                ready.append((await sealing.sealed(), future))
+            except (SealError, ValueError) as exc:
+                _resolve(future, exc)
+        return ready
+
     async def _commit_batch(self, batch: list[tuple[_Sealed, asyncio.Future[None]]]) -> None:
+        """With the transaction lock held."""
         try:
             await self._transaction([item for item, _ in batch])
         except sqlite3.Error as exc:
@@ -207,20 +305,19 @@ class Store:
             _resolve(future, None)
 
     async def _transaction(self, items: list[_Sealed]) -> None:
-        async with self._tx_lock:
-            conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                await self._write(items)
-                await conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.execute("ROLLBACK")
-                raise
-            self.commits += 1
-            if any(item.changes.erase for item in items):
-                # In WAL mode erased pages linger in the -wal file until a checkpoint.
-                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn = self._conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self._write(items)
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        if any(item.changes.erase for item in items):
+            # In WAL mode erased pages linger in the -wal file until a checkpoint.
+            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _write(self, items: list[_Sealed]) -> None:
         conn = self._conn

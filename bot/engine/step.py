@@ -64,11 +64,18 @@ def step(
     return (None if turn.ended else turn.state), tuple(turn.actions)
 
 
+# Control characters (Unicode category Cc) but line breaks and tabs, for str.translate: one
+# pass in C rather than a category lookup per character. Unicode's stability policy fixes Cc
+# to U+0000-U+001F and U+007F-U+009F, so the first 160 code points hold all of them.
+_CONTROLS: dict[int, None] = {
+    code: None for code in range(0xA0)
+    if unicodedata.category(chr(code)) == "Cc" and chr(code) not in "\n\t"
+}
+
+
 def clean_text(text: str) -> str:
     """Drop NUL and other control characters (keeping line breaks and tabs), trim."""
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
-    ).strip()
+    return text.translate(_CONTROLS).strip()
 
 
 def parse_number(text: str) -> int | None:

@@ -72,10 +72,20 @@ class Questionnaire:
     sections: tuple[Section, ...]
     questions: tuple[Question, ...]
     source: str = "<memory>"
+    # Lookups the engine makes on every answer, derived once here (the object is frozen).
     _by_id: Mapping[str, Question] = field(default_factory=dict, compare=False, repr=False)
+    _positions: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _sections_by_id: Mapping[str, Section] = field(default_factory=dict, compare=False,
+                                                   repr=False)
+    _condition_sources: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
+        object.__setattr__(self, "_positions",
+                           {q.id: position for position, q in enumerate(self.questions)})
+        object.__setattr__(self, "_sections_by_id", {s.id: s for s in self.sections})
+        object.__setattr__(self, "_condition_sources",
+                           frozenset(c.question for q in self.questions for c in q.when))
 
     def question(self, question_id: str) -> Question:
         return self._by_id[question_id]
@@ -84,15 +94,15 @@ class Questionnaire:
         return question_id in self._by_id
 
     def index(self, question_id: str) -> int:
-        return self.questions.index(self._by_id[question_id])
+        return self._positions[question_id]
 
     @property
     def condition_sources(self) -> frozenset[str]:
         """Questions whose answers the engine must remember for skip logic."""
-        return frozenset(c.question for q in self.questions for c in q.when)
+        return self._condition_sources
 
     def section_of(self, question: Question) -> Section:
-        return next(s for s in self.sections if s.id == question.section)
+        return self._sections_by_id[question.section]
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,7 @@ class TelegramChannel:
                                         else toast or None)
 
     async def _send(self, chat_id: int, memory: ChatMemory, text: str,
-                    markup: dict[str, Any] | None, tracking: bool) -> int:
+                    markup: str | None, tracking: bool) -> int:
         message_id, sent_at = await self.bot.send_text(chat_id, text, markup)
         if tracking:
             self._track(chat_id, memory, [(message_id, sent_at)])
@@ -300,14 +300,14 @@ class TelegramChannel:
         if prompt.refresh:
             known = self._prompt_message(said, memory, prompt.token)
             if known is not None:
-                await self.bot.edit_markup(said.chat_id, known.message_id, board.markup)
+                await self.bot.edit_markup(said.chat_id, known.message_id, board.encoded)
                 memory.remember_prompt(prompt.token, SentPrompt(known.message_id, known.text,
                                                                 board.keys))
                 return
         *before, last = split_text(prompt.text, PROMPT_ROOM)
         for part in before:
             await self._send(said.chat_id, memory, part, None, tracking)
-        message_id = await self._send(said.chat_id, memory, last, board.markup, tracking)
+        message_id = await self._send(said.chat_id, memory, last, board.encoded, tracking)
         memory.remember_prompt(prompt.token, SentPrompt(message_id, last, board.keys))
 
     async def _answered(self, said: Said, memory: ChatMemory, answered: out.Answered) -> None:

@@ -3,7 +3,9 @@ never inject markup), texts split to Telegram's length limit, and inline keyboar
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot import outbound as out
@@ -16,6 +18,7 @@ CHECK = "✓"
 ANSWER_MARK = "→"
 
 JSON = dict[str, Any]
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # as api.py sends JSON
 
 
 def utf16_len(text: str) -> int:
@@ -49,21 +52,38 @@ def _cut_point(text: str, limit: int) -> int:
 
 @dataclass(frozen=True)
 class Keyboard:
-    markup: JSON | None
+    encoded: str | None  # the inline keyboard as the JSON the Bot API takes (reply_markup)
     keys: tuple[str, ...]  # key of each position, as encoded in the callback data
+
+    @property
+    def markup(self) -> JSON | None:
+        """The keyboard as an object."""
+        return json.loads(self.encoded) if self.encoded is not None else None
 
 
 def keyboard(prompt: out.Prompt) -> Keyboard:
     """One button per row (labels are long in many languages); Skip last."""
-    labels = [(b.key, f"{CHECK} {b.label}" if b.selected else b.label) for b in prompt.buttons]
+    labels = tuple(f"{CHECK} {b.label}" if b.selected else b.label for b in prompt.buttons)
+    keys = tuple(b.key for b in prompt.buttons)
     if prompt.skip_label:
-        labels.append((SKIP_KEY, prompt.skip_label))
+        labels += (prompt.skip_label,)
+        keys += (SKIP_KEY,)
     if not labels:
         return Keyboard(None, ())
     encode_callback(prompt.token, len(labels) - 1)  # checks the token and the largest one
-    rows = [[{"text": label, "callback_data": f"{prompt.token}:{position}"}]
-            for position, (_, label) in enumerate(labels)]
-    return Keyboard({"inline_keyboard": rows}, tuple(key for key, _ in labels))
+    rows = ",".join(f'{row}{prompt.token}:{position}"}}]'
+                    for position, row in enumerate(_rows(labels)))
+    return Keyboard(f'{{"inline_keyboard":[{rows}]}}', keys)
+
+
+@lru_cache(maxsize=2048)
+def _rows(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Each button's JSON up to its callback data. A keyboard is most of a request, and the
+    same questions are asked in the same few languages over and over: their labels are
+    encoded once, and only the token (checked to be plain `[A-Za-z0-9_.-]`, nothing to
+    escape) and the position are put in per message. The result is the JSON that encoding
+    the whole keyboard would give."""
+    return tuple(f'[{{"text":{_JSON.encode(label)},"callback_data":"' for label in labels)
 
 
 def answered_text(question: str, summary: str) -> str:

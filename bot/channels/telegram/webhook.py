@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_BODY = 1024 * 1024  # an update is a few kilobytes; anything near this is not Telegram
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # compact UTF-8 answers
 # The call that will ride on the current webhook request's HTTP answer, if any.
 _REPLY: ContextVar[list[dict[str, Any]] | None] = ContextVar("telegram_webhook_reply",
                                                             default=None)
@@ -90,7 +91,7 @@ class WebhookReceiver:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
-        return HTTPStatus.OK, json.dumps(slot[0]).encode() if slot else b""
+        return HTTPStatus.OK, _JSON.encode(slot[0]).encode() if slot else b""
 
     async def drained(self, seconds: float) -> bool:
         try:
