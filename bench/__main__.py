@@ -1,12 +1,15 @@
-"""Run every benchmark in turn. Each module exposes `main()` (returning an exit status or None)
-and prints its figures."""
+"""`make bench`: the benchmark suite, one table ending with `pipeline/baseline ratio: X.XX`.
+
+The parts also run alone: `python -m bench.pipeline` (the Telegram issue's benchmark, 300 at
+once, best of three rounds) and `python -m bench.export` (25,000 to 100,000 answers).
+Each module exposes `main()` (returning an exit status or None) and prints its figures."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-MODULES = ("bench.pipeline", "bench.export")
+MODULES = ("bench.suite",)
 
 
 def main() -> int:
