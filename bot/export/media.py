@@ -1,6 +1,6 @@
 """Media answers (voice notes, photos) as files in the export folder, metadata removed.
 
-Files are named by export pseudonym and question (`media/T-7M2K9QX4RB_wages_story.ogg`),
+Files are named by export pseudonym and question (`media/T-MKQXRBTNHAP_wages_story.ogg`),
 never by anything the person or their phone chose. A file whose format cannot be cleaned
 with confidence is left out and reported.
 """

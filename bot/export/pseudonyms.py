@@ -13,9 +13,11 @@ import hashlib
 import hmac
 import secrets
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+# Letters only (no I, L, O, U): an id must never look like a phone or document number, which
+# readers, reviewers and the redaction step all look out for in exported text.
+_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ"
 _STABLE_LABEL = b"testimony-bot/v1/export-pseudonyms"
-ID_CHARS = 10  # 50 bits: collisions stay below one in a million up to 30,000 people
+ID_CHARS = 11  # 22^11 ≈ 2^49: collisions stay below one in a million up to 25,000 people
 
 
 class ExportPseudonyms:
@@ -40,7 +42,10 @@ class ExportPseudonyms:
         return hmac.new(self._key, purpose + b"\x1f" + respondent, hashlib.sha256).digest()
 
     def of(self, respondent: bytes) -> str:
-        """A short id such as `T-7M2K9QX4RB`."""
-        number = int.from_bytes(self._digest(respondent)[:8], "big") >> (64 - 5 * ID_CHARS)
-        chars = [_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(ID_CHARS))]
+        """A short id such as `T-MKQXRBTNHAP`."""
+        number = int.from_bytes(self._digest(respondent)[:8], "big")
+        chars = []
+        for _ in range(ID_CHARS):
+            number, index = divmod(number, len(_ALPHABET))
+            chars.append(_ALPHABET[index])
         return "T-" + "".join(chars)
