@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +33,9 @@ async def test_expired_session_state_is_gone_from_the_raw_files(
 
     task = asyncio.create_task(retention_loop(orchestrator, timedelta(hours=48),
                                               every=timedelta(seconds=3600)))
-    await asyncio.sleep(0.2)  # one round runs at once
+    async with asyncio.timeout(30):  # one round runs at once; wait for it, however slow
+        while sessions(db_path) != 1:  # noqa: ASYNC110 - polling a file another task writes
+            await asyncio.sleep(0.05)
     task.cancel()
 
     with sqlite3.connect(db_path) as conn:
@@ -45,3 +48,8 @@ async def test_expired_session_state_is_gone_from_the_raw_files(
     assert "Do you agree to take part?" in texts(replies)
     # …while the active one resumes where they were.
     assert texts(await active.send(TextIn("hi")))[-1] == "Pick themes."
+
+
+def sessions(db_path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
