@@ -6,8 +6,10 @@ transaction and recorded in `schema_migrations`, as sqlite-utils does.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -103,6 +105,21 @@ def connect_sync(path: Path) -> sqlite3.Connection:
     for pragma in PRAGMAS:
         conn.execute(pragma)
     return conn
+
+
+@contextlib.asynccontextmanager
+async def immediate(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """One write transaction: BEGIN IMMEDIATE, COMMIT, or ROLLBACK on any error.
+
+    The caller serializes transactions on a shared connection (the store's lock)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        await conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")
+        raise
 
 
 async def connect(path: Path) -> aiosqlite.Connection:

@@ -11,7 +11,6 @@ used in counters and respondent records:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -91,16 +90,9 @@ class LinkBook:
             await self._conn.close()
 
     async def _write(self, sql: str, params: Sequence[object]) -> int:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = await self._conn.execute(sql, params)
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("ROLLBACK")
-                raise
-            return cursor.rowcount
+        async with self._lock, db.immediate(self._conn) as conn:
+            cursor = await conn.execute(sql, params)
+        return cursor.rowcount
 
     async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
                      language: str | None = None, label: str | None = None,

@@ -306,14 +306,8 @@ class Store:
 
     async def _transaction(self, items: list[_Sealed]) -> None:
         conn = self._conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with db.immediate(conn):
             await self._write(items)
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
         self.commits += 1
         if any(item.changes.erase for item in items):
             # In WAL mode erased pages linger in the -wal file until a checkpoint.
@@ -388,29 +382,16 @@ class Store:
         """One durable transaction on the shared connection, for other storage modules
         (storage/telegram.py): serialized with the grouped commits, so no writer ever waits
         on SQLite's busy handler."""
-        async with self._tx_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("ROLLBACK")
-                raise
+        async with self._tx_lock, db.immediate(self._conn) as conn:
+            yield conn
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:
         """Close sessions left unfinished: their working state is deleted for good."""
         async with self._tx_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = await self._conn.execute(
+            async with db.immediate(self._conn) as conn:
+                cursor = await conn.execute(
                     "DELETE FROM sessions WHERE updated_at < ?", (updated_before.isoformat(),))
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("ROLLBACK")
-                raise
             if cursor.rowcount:
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return cursor.rowcount

@@ -20,6 +20,7 @@ from bot.orchestrator import Orchestrator
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
+from tests.fakes.bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FLOWS = Path(__file__).resolve().parent / "data" / "flows"
@@ -146,3 +147,12 @@ def deployment(tmp_path: Path, shipped_locales: Path) -> tuple[dict[str, str], P
     return env, tmp_path
 
 
+
+
+@pytest.fixture
+async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
+    """The strict fake of Telegram's Bot API on 127.0.0.1, on the test's clock."""
+    from tests.telegram_support import fake_bot_api
+
+    async with fake_bot_api(clock) as fake:
+        yield fake

@@ -22,7 +22,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TelegramBot,
-    fake_bot_api,
     make_orchestrator,
     opened_testimonies,
     telegram_bot,
@@ -30,12 +29,6 @@ from tests.telegram_support import (
 
 LAYLA = TgUser(8_300_000_001, "Layla", language_code="en")
 UNKNOWN_COMMAND = "I do not know that command. Send /help to see what you can do."
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ Bot API over HTTP, the real store; then the researcher's key opens exactly those
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TelegramBot,
-    fake_bot_api,
     jpeg_with_metadata,
     make_orchestrator,
     opened_testimonies,
@@ -28,12 +26,6 @@ from tests.telegram_support import (
 
 AMINA = TgUser(8_100_200_300, "Amina", language_code="en", username="amina_w")
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 40  # stands in for an opus voice note
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser, UpdateFactory
 from tests.telegram_support import (
     TelegramBot,
-    fake_bot_api,
     make_orchestrator,
     opened_testimonies,
     telegram_bot,
@@ -33,12 +32,6 @@ from tests.telegram_support import (
 AMINA = TgUser(8_100_200_300, "Amina", language_code="en")
 ROSA = TgUser(8_100_200_301, "Rosa", language_code="es")
 PASSED = "This question has passed."
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.fixture

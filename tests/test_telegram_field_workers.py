@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TelegramBot,
-    fake_bot_api,
     make_orchestrator,
     script_with_languages,
     telegram_bot,
@@ -30,12 +28,6 @@ from tests.telegram_support import (
 
 WORKER = TgUser(7_000_111, "Field", language_code="en")
 STRANGER = TgUser(7_000_222, "Someone", language_code="en")
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,10 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TelegramBot,
-    fake_bot_api,
     make_orchestrator,
     opened_testimonies,
     telegram_bot,
 )
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.mark.parametrize(("language", "telegram_code", "story"), [

@@ -9,7 +9,6 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TOKEN,
-    fake_bot_api,
     make_orchestrator,
     script_with_languages,
     settings_for,
@@ -35,12 +33,6 @@ from tests.telegram_support import (
 )
 
 AMINA = TgUser(8_100_200_300, "Amina", language_code="sw")
-
-
-@pytest.fixture
-async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(clock) as fake:
-        yield fake
 
 
 @pytest.fixture
