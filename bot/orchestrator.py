@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import secrets
 import weakref
 from collections import OrderedDict
@@ -52,7 +51,7 @@ from bot.engine import (
 from bot.engine.messages import SKIP_BUTTON
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
-from storage.links import CODE_ALPHABET, CODE_LENGTH
+from bot.links.codes import maybe_link_code, typed_code
 from storage.server_keys import ServerKeys
 from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
 
@@ -71,7 +70,6 @@ RECENT_EVENTS_KEPT = 32  # enough to recognise a redelivered update
 MEMORY_SESSIONS = 50_000  # pre-consent and cached sessions kept in memory, oldest dropped
 RENDERED_KEPT = 20_000  # rendered texts remembered (flow texts x languages, and a few more)
 
-LINK_CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
 
 
@@ -157,7 +155,7 @@ class Orchestrator:
             # between saving and sending): ask the current question again, store nothing.
             log.info("duplicate_event_repeated")
             event, event_id = Repeat(), None
-        event = await self._attribute(event, session.state, now)
+        event = await self._attribute(event, session.state, now, language_hint)
         new_state, actions = step(self.script, session.state, event, now)
         language = (new_state or session.state).language or self.script.default_language
         try:
@@ -203,16 +201,22 @@ class Orchestrator:
             log.info("sessions_expired count=%d", closed)
         return closed
 
-    async def _attribute(self, event: Event, state: SessionState, now: datetime) -> Event:
-        """Resolve a campaign code against the links table; a typed code counts as /start.
+    async def _attribute(self, event: Event, state: SessionState, now: datetime,
+                         language_hint: str | None) -> Event:
+        """Resolve a campaign code against the links table; a code typed before consent
+        counts as /start (bot.links.codes says which texts are codes).
 
         A code is attribution only, never trusted as anything else. A link that expired or
         was disabled still starts the bot: the person is never turned away.
         """
         if isinstance(event, TextIn) and not state.consented:
-            typed = event.text.strip().lower()
-            if LINK_CODE.fullmatch(typed) and await self.store.links.find(typed):
-                event = Start(campaign=typed)
+            code = typed_code(event.text)
+            link_code = maybe_link_code(event.text)
+            if code is None and link_code and await self.store.links.find(link_code):
+                code = link_code
+            if code is not None:
+                log.info("typed_campaign_code")
+                event = Start(campaign=code, language_hint=language_hint)
         if not isinstance(event, Start) or not event.campaign:
             return event
         link = await self.store.links.find(event.campaign)

@@ -16,7 +16,6 @@ from bot.channels.telegram.codec import (
     MAX_CALLBACK_BYTES,
     decode_callback,
     encode_callback,
-    typed_code,
 )
 from bot.channels.telegram.flood import FloodLimits, TokenBucket
 from bot.channels.telegram.inbound import Ignored, NotPrivate, Said, read_update
@@ -30,6 +29,7 @@ from bot.channels.telegram.render import (
 )
 from bot.engine import MediaIn, Start, TextIn, Unsupported
 from bot.engine.actions import DONE_KEY, SKIP_KEY
+from bot.links.codes import typed_code
 from storage.server_keys import ServerKeys
 from storage.store import Changes, ConsentIn, Store
 from storage.telegram import TelegramLedger

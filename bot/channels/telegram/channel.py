@@ -31,7 +31,6 @@ from telegram.error import Forbidden, TelegramError
 from bot import outbound as out
 from bot.channels.telegram import texts
 from bot.channels.telegram.api import ChannelBot
-from bot.channels.telegram.codec import typed_code
 from bot.channels.telegram.flood import FloodGate, FloodLimits
 from bot.channels.telegram.inbound import (
     Blocked,
@@ -52,7 +51,7 @@ from bot.channels.telegram.render import (
 )
 from bot.channels.telegram.staff import FieldWork
 from bot.channels.telegram.webhook import detach_from_webhook
-from bot.engine import ChoiceIn, CommandIn, Event, Phase, Start, TextIn
+from bot.engine import ChoiceIn, CommandIn, Event, Phase, Start
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
@@ -248,12 +247,7 @@ class TelegramChannel:
         event = said.event
         if isinstance(event, Start):
             return Start(event.campaign, hint)
-        if isinstance(event, TextIn):
-            code = typed_code(event.text)
-            if code is not None and not (await self.orchestrator.peek(CHANNEL, user_id)).consented:
-                log.info("typed_campaign_code")
-                return Start(code, hint)
-        return event
+        return event  # a typed campaign code is the orchestrator's to recognise
 
     # -- delivering replies ---------------------------------------------------------------
     async def _deliver(self, said: Said, memory: ChatMemory, replies: list[out.Outbound]) -> None:

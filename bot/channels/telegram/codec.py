@@ -16,11 +16,6 @@ QUESTION_REF = r"[A-Za-z0-9_-]{1,24}\.[0-9]{1,9}"  # the engine's "{sid}.{seq}"
 CALLBACK = re.compile(rf"({QUESTION_REF}):([0-9]{{1,2}})")
 # Telegram's deep-link payload alphabet and length (t.me/<bot>?start=<code>).
 CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# A code typed by hand: "start CODE" / "/start CODE", or a bare code of at least four
-# characters with both a letter and a digit ("wimn26"): a bare word such as "Hello" or "yes",
-# or a number such as "2", is never taken for a code.
-TYPED_START = re.compile(r"/?start[\s:]+([A-Za-z0-9_-]{1,64})", re.IGNORECASE)
-BARE_CODE = re.compile(r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_-]{4,64}")
 
 
 @dataclass(frozen=True)
@@ -52,12 +47,3 @@ def campaign_code(payload: str | None) -> str | None:
         return None
     payload = payload.strip()
     return payload if CAMPAIGN.fullmatch(payload) else None
-
-
-def typed_code(text: str) -> str | None:
-    """A campaign code typed as a message (`start CODE`, or a bare code like `wimn26`)."""
-    stripped = text.strip()
-    match = TYPED_START.fullmatch(stripped)
-    if match:
-        return match[1]
-    return stripped if BARE_CODE.fullmatch(stripped) else None
