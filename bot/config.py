@@ -40,6 +40,8 @@ class Settings:
     data_dir: Path
     recipient_public_keys: str
     server_secret: Secret
+    server_secret_file: Path | None
+    server_secret_in_dotenv: bool  # SERVER_SECRET came from .env (on disk: warned about)
     demo: bool
     webhook_url: str
     webhook_listen: str
@@ -112,8 +114,9 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 def load_settings(environ: Mapping[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
     """The environment wins over `.env`, so a deployment can override a file."""
-    env = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None
-                                                         else os.environ)}
+    from_file = read_dotenv(dotenv) if dotenv else {}
+    environment = environ if environ is not None else os.environ
+    env = {**from_file, **environment}
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()
@@ -128,6 +131,9 @@ def load_settings(environ: Mapping[str, str] | None = None,
         data_dir=Path(get("DATA_DIR", "./data")).expanduser(),
         recipient_public_keys=get("RECIPIENT_PUBLIC_KEYS"),
         server_secret=Secret(get("SERVER_SECRET")),
+        server_secret_file=path_or_none("SERVER_SECRET_FILE"),
+        server_secret_in_dotenv=bool(from_file.get("SERVER_SECRET", "").strip())
+        and "SERVER_SECRET" not in environment,
         demo=_flag(get("DEMO"), "DEMO"),
         webhook_url=get("WEBHOOK_URL"),
         webhook_listen=get("WEBHOOK_LISTEN", "127.0.0.1"),
