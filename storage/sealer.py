@@ -196,9 +196,9 @@ class SealHelper:
 # so a `storage/` folder wherever the bot was started cannot stand in for this module. Only
 # the folder this very file came from is added, by absolute path.
 _CHILD_MAIN = (
-    "import sys; sys.path.insert(0, {root!r}); "
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r}); "
     "from storage.sealer import serve; sys.exit(serve())"
-).format(root=str(Path(__file__).resolve().parent.parent))
+)
 
 
 def _child_environment() -> dict[str, str]:

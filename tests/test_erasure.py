@@ -59,16 +59,16 @@ async def test_delete_after_exit_erases_what_is_stored(
 async def test_delete_after_the_session_expired(
         mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
         clock: Clock) -> None:
-    orchestrator = orchestrator_for(mini_script)
-    person = Person(orchestrator)
+    core = orchestrator_for(mini_script)
+    person = Person(core)
     await person.consent()
     await person.press("care")
     clock.advance(hours=24 * 5)
-    task = asyncio.create_task(retention_loop(orchestrator, timedelta(hours=48),
+    task = asyncio.create_task(retention_loop(core, timedelta(hours=48),
                                               every=timedelta(hours=1)))
     async with asyncio.timeout(30):
-        while (await orchestrator.store.status(
-                orchestrator.keys.pseudonym("test", USER))).state is not None:
+        while (await core.store.status(  # noqa: ASYNC110 - the retention task writes
+                core.keys.pseudonym("test", USER))).state is not None:
             await asyncio.sleep(0.02)
     task.cancel()
     assert people_stored(db_path) == 1
@@ -79,10 +79,10 @@ async def test_delete_after_the_session_expired(
 
 async def test_delete_after_a_finished_questionnaire_and_a_restart(
         mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path) -> None:
-    orchestrator = orchestrator_for(mini_script)
-    person = Person(orchestrator)
+    core = orchestrator_for(mini_script)
+    person = Person(core)
     await walk_mini(person)
-    orchestrator._sessions.clear()  # as after a restart
+    core._sessions.clear()  # as after a restart
     assert DELETED in (await confirm_delete(person))[0]
     assert people_stored(db_path) == 0
     assert STORY.encode() not in raw_files(db_path)
@@ -98,7 +98,7 @@ async def test_nothing_stored_is_said_truthfully(
 
 
 async def test_delete_after_a_block_erases_what_is_stored(
-        bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:
+        bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:  # noqa: F811
     await consent(bot, AMINA)
     await bot.press(AMINA, "Care work")
     await bot.send(bot.updates.my_chat_member_private(AMINA, blocked=True))
@@ -113,15 +113,15 @@ async def test_delete_after_a_block_erases_what_is_stored(
 async def test_delete_after_a_purge_leaves_a_sealed_erasure_record(
         mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
         researcher: KeyPair, server_keys: ServerKeys, tmp_path: Path) -> None:
-    orchestrator = orchestrator_for(mini_script)
-    person, other = Person(orchestrator), Person(orchestrator, user="5550001")
+    core = orchestrator_for(mini_script)
+    person, other = Person(core), Person(core, user="5550001")
     await walk_mini(person)
     await walk_mini(other)
     snapshot = tmp_path / "snapshot.db"
     await asyncio.to_thread(backup, db_path, snapshot)
     assert await asyncio.to_thread(purge_through, db_path, snapshot) > 0
     assert people_stored(db_path) == 0  # nothing of anyone is left on the server
-    orchestrator._sessions.clear()
+    core._sessions.clear()
 
     replies = texts(await person.send(CommandIn("delete")))
     assert replies[0].startswith("Nothing about you is on our server now")
@@ -140,14 +140,14 @@ async def test_delete_after_a_purge_leaves_a_sealed_erasure_record(
 async def test_delete_with_answers_here_and_in_a_snapshot_says_both(
         mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
         researcher: KeyPair, server_keys: ServerKeys, tmp_path: Path) -> None:
-    orchestrator = orchestrator_for(mini_script)
-    person = Person(orchestrator)
+    core = orchestrator_for(mini_script)
+    person = Person(core)
     await person.consent()
     await person.press("care")
     snapshot = tmp_path / "snapshot.db"
     await asyncio.to_thread(backup, db_path, snapshot)
     await asyncio.to_thread(purge_through, db_path, snapshot)
-    orchestrator._sessions.clear()
+    core._sessions.clear()
     await person.send(TextIn("hello"))  # the session goes on where it was
     await person.press("wages")
     replies = await confirm_delete(person)
@@ -159,8 +159,8 @@ async def test_delete_with_answers_here_and_in_a_snapshot_says_both(
 async def test_a_concurrent_reader_cannot_keep_an_erasure_in_the_wal(
         mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
         store: Store) -> None:
-    orchestrator: Orchestrator = orchestrator_for(mini_script)
-    person = Person(orchestrator)
+    core: Orchestrator = orchestrator_for(mini_script)
+    person = Person(core)
     await walk_mini(person)
     reader = sqlite3.connect(db_path)
     reader.execute("BEGIN")
@@ -170,7 +170,7 @@ async def test_a_concurrent_reader_cannot_keep_an_erasure_in_the_wal(
     reader.rollback()
     reader.close()
     async with asyncio.timeout(30):  # the store retries until the WAL is clean
-        while not await store.wal_clean():
+        while not await store.wal_clean():  # noqa: ASYNC110 - the store retries alone
             await asyncio.sleep(0.05)
     wal = Path(str(db_path) + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
