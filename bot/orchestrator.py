@@ -9,13 +9,12 @@ asked to send it again, so nothing already given is lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import outbound as out
@@ -49,10 +48,11 @@ from bot.engine import (
     step,
 )
 from bot.engine.messages import SKIP_BUTTON
+from bot.engine.state_codec import UnreadableState, decode_state, encode_state
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
-from storage.server_keys import ServerKeys
+from storage.server_keys import ServerKeys, StateError
 from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 SAVE_FAILED = N_(
     "We could not save this right now. Please send it again in a little while. "
     "Your earlier answers are safe."
+)
+STATE_UNREADABLE = N_(
+    "I could not pick up our earlier conversation, so we will begin again from the start. "
+    "The answers you already gave are safe."
 )
 MEDIA_FAILED = N_("I could not receive that file. Please try sending it again.")
 MEDIA_TOO_BIG = N_(
@@ -86,32 +90,18 @@ class _Session:
     state: SessionState
     seen: tuple[str, ...] = ()
     touched: datetime | None = None  # last activity, in memory only (for expiry)
+    unreadable: bool = False  # the saved state could not be read: this is a fresh start
 
     def to_bytes(self) -> bytes:
-        # Saved after every answer, so written in one pass: the state's fields as they are
-        # (tuples become arrays, enums their values) rather than `state.to_json()`, whose
-        # deep-copying `asdict` cost as much as sealing the answer.
-        state = {name: getattr(self.state, name) for name in _STATE_FIELDS}
-        return _ENCODER.encode({"state": state, "seen": self.seen}).encode()
+        return encode_state(self.state, seen=self.seen)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> _Session:
-        data = json.loads(raw)
-        state = data["state"]  # an object; a JSON string in rows written before
-        encoded = state.encode() if isinstance(state, str) else json.dumps(state).encode()
-        return cls(SessionState.from_json(encoded), tuple(data["seen"]))
-
-
-_STATE_FIELDS = tuple(f.name for f in fields(SessionState))
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)  # made once, not per call
+        state, extras = decode_state(raw)
+        seen = extras.get("seen", ())
+        if not isinstance(seen, list) or not all(isinstance(s, str) for s in seen):
+            seen = ()  # only ever used to recognise redelivered events
+        return cls(state, tuple(seen))
 
 
 class Orchestrator:
@@ -170,6 +160,8 @@ class Orchestrator:
             return [out.Message(self.translator.render(MEDIA_FAILED, language))]
         seen = (*session.seen, event_id)[-RECENT_EVENTS_KEPT:] if event_id else session.seen
         kept = _Session(new_state, seen) if new_state else None
+        if session.unreadable:
+            changes.end_session = True
         if (kept and new_state and new_state.consented and not changes.end_session
                 and (new_state != session.state or seen != session.seen)):
             changes.state = kept.to_bytes()
@@ -182,7 +174,10 @@ class Orchestrator:
         for action in actions:
             if isinstance(action, StoreAnswer):
                 log.info("answer_stored question=%s", action.question_id)
-        return self._deliver(actions, language)
+        delivered = self._deliver(actions, language)
+        if session.unreadable:
+            delivered.insert(0, out.Message(self._render(STATE_UNREADABLE, language)))
+        return delivered
 
     async def expire_idle(self, idle_for: timedelta) -> int:
         """Close sessions left unfinished for `idle_for`: in memory and in the database.
@@ -230,10 +225,16 @@ class Orchestrator:
         if cached is not None:
             self._sessions.move_to_end(respondent)
             return cached
-        status = await self.store.status(respondent)
-        if status.state is not None:
-            return _Session.from_bytes(status.state)
         fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
+        try:
+            status = await self.store.status(respondent)
+            if status.state is not None:
+                return _Session.from_bytes(status.state)
+        except (UnreadableState, StateError):
+            # Damaged, or written with another SERVER_SECRET: begin again, once, kindly (the
+            # unreadable row is removed with this first reply), rather than fail every message.
+            log.warning("state_unreadable")
+            return _Session(fresh, unreadable=True)
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -63,32 +62,6 @@ class SessionState:
         values.update(self.__dict__)
         values.update(changes)
         return evolved
-
-    def to_json(self) -> bytes:
-        data = asdict(self)
-        data["consent_answers"] = dict(self.consent_answers)
-        data["remembered"] = {k: list(v) for k, v in self.remembered.items()}
-        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> SessionState:
-        data = json.loads(raw)
-        return cls(
-            sid=data["sid"],
-            phase=Phase(data["phase"]),
-            language=data["language"],
-            campaign=data["campaign"],
-            consent_step=data["consent_step"],
-            consent_answers=dict(data["consent_answers"]),
-            current=data["current"],
-            history=tuple(data["history"]),
-            remembered={k: tuple(v) for k, v in data["remembered"].items()},
-            pending=tuple(data["pending"]),
-            seq=data["seq"],
-            paused=data["paused"],
-            overlay=Overlay(data["overlay"]) if data["overlay"] else None,
-            counted=tuple(data["counted"]),
-        )
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(SessionState))
