@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import secrets
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +31,9 @@ class TerminalChat:
         self.writer = writer
         self.prompt: out.Prompt | None = None
         self.counter = 0
+        # Event ids must never repeat across runs: the saved state remembers recent ones to
+        # recognise redeliveries, and a restarted chat counting from 1 again would be ignored.
+        self.run_id = secrets.token_hex(4)
 
     def show(self, text: str) -> None:
         self.writer.write(text + "\n")
@@ -84,7 +88,7 @@ class TerminalChat:
     async def send(self, event: Event) -> None:
         self.counter += 1
         replies = await self.orchestrator.handle(
-            CHANNEL, self.user, event, event_id=f"t{self.counter}", fetch_media=self.fetch)
+            CHANNEL, self.user, event, event_id=f"t{self.run_id}.{self.counter}", fetch_media=self.fetch)
         for reply in replies:
             self.render(reply)
 
