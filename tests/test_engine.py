@@ -376,3 +376,39 @@ def test_repeat_asks_the_current_question_again_and_stores_nothing(mini_script: 
     assert asked(actions) == ["themes"]
     assert not of_type(actions, StoreAnswer) and not said(actions)
     assert Conversation(mini_script).send(Repeat()) == ()
+
+
+def test_every_copy_of_the_open_question_keeps_working(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    first_copy = convo.last_ask.token
+    convo.text("care work")  # typed instead of pressed: the question is asked again
+    convo.command("help")  # and again
+    assert convo.last_ask.token == first_copy
+    actions = convo.send(ChoiceIn(first_copy, "farm"))  # the person scrolls up to the first
+    assert Notice(msg.STALE_BUTTON) not in actions
+    assert [s.value for s in of_type(actions, StoreAnswer)] == [ChoiceAnswer(("farm",))]
+    assert convo.send(ChoiceIn(first_copy, "care")) == (Notice(msg.STALE_BUTTON),)  # now passed
+
+
+def test_the_question_keeps_its_buttons_through_a_language_change(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    question = convo.last_ask.token
+    convo.command("language")
+    picker = convo.last_ask.token
+    assert picker != question
+    convo.press("en")
+    assert convo.last_ask.token == question  # asked again on its own number
+    assert of_type(convo.send(ChoiceIn(question, "care")), StoreAnswer)
+    assert convo.send(ChoiceIn(picker, "en")) == (Notice(msg.STALE_BUTTON),)
+
+
+def test_answering_the_question_during_a_detour_ends_the_detour(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    question = convo.last_ask.token
+    convo.command("delete")
+    confirm = convo.last_ask.token
+    actions = convo.send(ChoiceIn(question, "care"))
+    assert actions[0] == Settle(confirm, ())  # the confirmation's buttons go
+    assert of_type(actions, StoreAnswer) and not of_type(actions, Erase)
+    assert convo.state is not None and convo.state.overlay is None
+    assert convo.send(ChoiceIn(confirm, "yes")) == (Notice(msg.STALE_BUTTON),)  # never deletes

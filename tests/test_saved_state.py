@@ -33,7 +33,9 @@ UNVERSIONED = SessionState(
 def test_a_state_saved_before_versions_is_read() -> None:
     session = _Session.from_bytes((STATES / "session-unversioned.json").read_bytes())
     assert session.seen == ("u101", "u102")
-    assert session.state == UNVERSIONED
+    # Its open language detour took number 9: the buttons on the person's screen still work.
+    assert session.state == UNVERSIONED.evolve(overlay_seq=9)
+    assert session.state.token == "Zx9-ab.9"
 
 
 def test_the_saved_form_has_a_version_and_round_trips() -> None:
@@ -54,8 +56,9 @@ def test_missing_fields_take_defaults_and_unknown_fields_are_ignored() -> None:
 
 
 def test_the_first_form_a_bare_object_is_read() -> None:
-    fields = json.loads(encode_state(UNVERSIONED))["state"]
-    assert decode_state(json.dumps(fields).encode()) == (UNVERSIONED, {})
+    paused = UNVERSIONED.evolve(overlay=None)
+    fields = json.loads(encode_state(paused))["state"]
+    assert decode_state(json.dumps(fields).encode()) == (paused, {})
 
 
 @pytest.mark.parametrize("raw", [

@@ -88,7 +88,8 @@ class TerminalChat:
     async def send(self, event: Event) -> None:
         self.counter += 1
         replies = await self.orchestrator.handle(
-            CHANNEL, self.user, event, event_id=f"t{self.run_id}.{self.counter}", fetch_media=self.fetch)
+            CHANNEL, self.user, event, event_id=f"t{self.run_id}.{self.counter}",
+            fetch_media=self.fetch)
         for reply in replies:
             self.render(reply)
 

@@ -35,9 +35,10 @@ class SessionState:
     history: tuple[str, ...] = ()  # questions asked before, for /back
     remembered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # for conditions
     pending: tuple[str, ...] = ()  # multi-choice toggles not yet confirmed with Done
-    seq: int = 0  # increases with every question asked
+    seq: int = 0  # the number of the question being asked (a new one for each new question)
     paused: bool = False
     overlay: Overlay | None = None
+    overlay_seq: int = 0  # the open detour's own number, so it never shares the question's
     counted: tuple[str, ...] = ()  # once-per-person funnel steps already counted
 
     @property
@@ -46,6 +47,13 @@ class SessionState:
 
     @property
     def token(self) -> str:
+        """What the buttons of the open question carry: the same each time it is asked again,
+        so every copy of it on the person's screen keeps working until it is answered."""
+        return f"{self.sid}.{self.overlay_seq if self.overlay else self.seq}"
+
+    @property
+    def question_token(self) -> str:
+        """The token of the question a detour interrupted (equal to `token` without one)."""
         return f"{self.sid}.{self.seq}"
 
     def evolve(self, **changes: Any) -> SessionState:

@@ -12,7 +12,9 @@ History of the form:
 - unversioned, a bare object of fields (the first `SessionState.to_json`);
 - unversioned, {"state": "<that object as a JSON string>", "seen": [...]};
 - unversioned ("version 1"), {"state": {fields}, "seen": [...]};
-- 2: the same with a version.
+- 2: the same with a version;
+- 3: `overlay_seq`: a detour (language change, delete confirmation) numbers its buttons apart
+  from the question it interrupts, which keeps its number while it is asked again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from bot.engine.state import Overlay, Phase, SessionState
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 class UnreadableState(ValueError):
@@ -70,9 +72,19 @@ def decode_state(raw: bytes) -> tuple[SessionState, dict[str, Any]]:
             raise UnreadableState("saved state is not JSON") from exc
     if not isinstance(saved, dict) or not isinstance(version, int):
         raise UnreadableState("saved state has no fields")
+    if version < 3:
+        saved = _before_version_3(saved)
     # A newer version than this code knows (after a rollback) is read the same way: fields are
     # only ever added, and a change of meaning gets an upgrade step here.
     return _state(saved), data
+
+
+def _before_version_3(saved: dict[str, Any]) -> dict[str, Any]:
+    """Until version 3 a detour took the next number of the one sequence: an open detour's
+    number is `seq` (the interrupted question takes that number when asked again)."""
+    if saved.get("overlay"):
+        return {**saved, "overlay_seq": saved.get("seq", 0)}
+    return saved
 
 
 def _state(saved: Mapping[str, Any]) -> SessionState:
