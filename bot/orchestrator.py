@@ -13,7 +13,7 @@ import logging
 import secrets
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,13 +122,17 @@ class Orchestrator:
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
-                     fetch_media: MediaFetcher | None = None) -> list[out.Outbound]:
+                     fetch_media: MediaFetcher | None = None,
+                     wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+        """`wording`: the channel's own words for some of the engine's texts (a terminal
+        cannot be tapped), each a message of its own for translators."""
         respondent = self.keys.pseudonym(channel, user_id)
         lock = self._locks.get(respondent)
         if lock is None:
             lock = self._locks[respondent] = asyncio.Lock()
         async with lock:
-            return await self._handle(respondent, event, event_id, language_hint, fetch_media)
+            return await self._handle(respondent, event, event_id, language_hint, fetch_media,
+                                      wording)
 
     async def peek(self, channel: str, user_id: str) -> SessionState:
         """The person's working state, read-only: for a channel's own decisions (whether a
@@ -137,7 +141,8 @@ class Orchestrator:
 
     async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
-                      fetch_media: MediaFetcher | None) -> list[out.Outbound]:
+                      fetch_media: MediaFetcher | None,
+                      wording: Mapping[Text, Text] | None) -> list[out.Outbound]:
         session = await self._load(respondent, language_hint)
         now = self.clock()
         if event_id is not None and event_id in session.seen:
@@ -174,7 +179,7 @@ class Orchestrator:
         for action in actions:
             if isinstance(action, StoreAnswer):
                 log.info("answer_stored question=%s", action.question_id)
-        delivered = self._deliver(actions, language)
+        delivered = self._deliver(actions, language, wording)
         if session.unreadable:
             delivered.insert(0, out.Message(self._render(STATE_UNREADABLE, language)))
         return delivered
@@ -292,8 +297,13 @@ class Orchestrator:
                        "mime_type": value.media.mime_type, "duration": value.media.duration}
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body)
 
-    def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
-        render = self._render
+    def _deliver(self, actions: tuple[Action, ...], language: str,
+                 wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+        if wording:
+            def render(text: Text, language: str) -> str:
+                return self._render(wording.get(text, text), language)
+        else:
+            render = self._render
         delivered: list[out.Outbound] = []
         for action in actions:
             if isinstance(action, Say):

@@ -10,18 +10,46 @@ from bot.orchestrator import Orchestrator
 from tests.conftest import OrchestratorFactory
 
 
-async def chat(orchestrator: Orchestrator, *lines: str) -> str:
-    """One run of `testimony-bot chat` (one process): the lines typed, the screen after."""
+async def chat(orchestrator: Orchestrator, *lines: str) -> list[str]:
+    """One run of `testimony-bot chat` (one process): what the screen shows after each typed
+    line (the greeting first)."""
     screen = io.StringIO()
     await TerminalChat(orchestrator, user="amina", reader=io.StringIO("\n".join(lines) + "\n"),
                        writer=screen).run()
-    return screen.getvalue()
+    return screen.getvalue().split("> ")[:-1]
 
 
 async def test_a_restarted_chat_is_heard(orchestrator_for: OrchestratorFactory,
                                          mini_script: Script) -> None:
     first = await chat(orchestrator_for(mini_script), "1", "1", "1")  # agree to everything
-    assert "Where do you work?" in first.split("> ")[-2]
+    assert "Where do you work?" in first[-1]
     # The bot restarts (a new process, nothing in memory): the next answers are taken.
     again = await chat(orchestrator_for(mini_script), "1", "/delete", "1")
-    assert "Everything you told us has been deleted" in again
+    assert "Everything you told us has been deleted" in again[-1]
+
+
+THEMES_MENU = "Pick themes."  # the mini flow's several-answer question: 1 Wages, 2 Health, 3 Done
+
+
+async def test_typed_numbers_tick_answers_until_done(orchestrator_for: OrchestratorFactory,
+                                                     mini_script: Script) -> None:
+    *_, wages, health, done = await chat(orchestrator_for(mini_script),
+                                         "1", "1", "1", "1", "1", "2", "3")
+    assert "[x] Wages" in wages and "[ ] Health" in wages
+    assert "[x] Wages" in health and "[x] Health" in health
+    assert "How many months" not in wages + health  # nothing sent before Done
+    assert "How many months" in done
+
+
+async def test_several_numbers_on_one_line_show_the_menu_once(
+        orchestrator_for: OrchestratorFactory, mini_script: Script) -> None:
+    last = (await chat(orchestrator_for(mini_script), "1", "1", "1", "1", "1 2 3"))[-1]
+    assert last.count("Health") == 1 and "[x] Health" in last  # one reprint, both ticked
+    assert "How many months" in last
+
+
+async def test_done_with_nothing_ticked_says_type_not_tap(
+        orchestrator_for: OrchestratorFactory, mini_script: Script) -> None:
+    last = (await chat(orchestrator_for(mini_script), "1", "1", "1", "1", "3"))[-1]
+    assert "Please type the number of at least one answer" in last
+    assert "tap" not in last.lower()

@@ -18,9 +18,13 @@ def script_the_whole_questionnaire(voice: Path) -> tuple[list[str], dict[str, st
     expected: dict[str, str] = {}
     for number, question in enumerate(flow.questions):
         if question.id == "themes":
-            inputs.append(" ".join(str(i + 1) for i in range(len(question.choices))))
+            every = range(1, len(question.choices) + 2)  # every answer, then Done
+            inputs.append(" ".join(str(i) for i in every))
             expected["themes"] = ", ".join(c.id for c in question.choices)
-        elif question.kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
+        elif question.kind is QuestionKind.MULTI:
+            inputs.append(f"2 {len(question.choices) + 1}")  # the second answer, then Done
+            expected[question.id] = question.choices[1].id
+        elif question.kind is QuestionKind.SINGLE:
             inputs.append("2")
             expected[question.id] = question.choices[1].id
         elif question.id == "wages_story":
