@@ -117,6 +117,9 @@ class Orchestrator:
             weakref.WeakValueDictionary())
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+        # The language a person chose in a conversation that ended with nothing stored (they
+        # declined): if they write again, they are not greeted in another language.
+        self._chosen_languages: OrderedDict[bytes, str] = OrderedDict()
         self._rendered: dict[tuple[Text, str], str] = {}
         self._buttons: dict[tuple[tuple[Option, ...], str], tuple[out.Button, ...]] = {}
 
@@ -176,6 +179,8 @@ class Orchestrator:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
         self._remember(respondent, kept, now)
+        if kept is None:
+            self._remember_language(respondent, session.state, actions)
         for action in actions:
             if isinstance(action, StoreAnswer):
                 log.info("answer_stored question=%s", action.question_id)
@@ -231,6 +236,9 @@ class Orchestrator:
             self._sessions.move_to_end(respondent)
             return cached
         fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
+        chosen = self._chosen_languages.pop(respondent, None)
+        if chosen is not None:
+            fresh = fresh.evolve(language=chosen, language_chosen=True)
         try:
             status = await self.store.status(respondent)
             if status.state is not None:
@@ -245,6 +253,18 @@ class Orchestrator:
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language,
                                          campaign=status.campaign))
         return _Session(fresh)
+
+    def _remember_language(self, respondent: bytes, ended: SessionState,
+                           actions: tuple[Action, ...]) -> None:
+        """Keep the language of a conversation that ended before consent, in memory only;
+        not after /exit, which asks to be forgotten."""
+        if (ended.consented or not ended.language_chosen or not ended.language
+                or any(isinstance(action, WipeChat) for action in actions)):
+            return
+        self._chosen_languages[respondent] = ended.language
+        self._chosen_languages.move_to_end(respondent)
+        while len(self._chosen_languages) > MEMORY_SESSIONS:
+            self._chosen_languages.popitem(last=False)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
         if session is None:

@@ -6,6 +6,8 @@ import io
 
 from bot.channels.terminal import TerminalChat
 from bot.engine import Script
+from bot.engine import messages as msg
+from bot.engine.text import flow_text
 from bot.orchestrator import Orchestrator
 from tests.conftest import OrchestratorFactory
 
@@ -53,3 +55,15 @@ async def test_done_with_nothing_ticked_says_type_not_tap(
     last = (await chat(orchestrator_for(mini_script), "1", "1", "1", "1", "3"))[-1]
     assert "Please type the number of at least one answer" in last
     assert "tap" not in last.lower()
+
+
+async def test_after_declining_the_chosen_language_stays(
+        orchestrator_for: OrchestratorFactory, default_script: Script) -> None:
+    orchestrator = orchestrator_for(default_script)
+    arabic_intro = orchestrator.translator.render(
+        flow_text(default_script.consent.id, "intro", default_script.consent.intro), "ar")
+    *_, declined, again = await chat(orchestrator, "ar", "2", "hello")
+    assert "Thank you for your time" not in declined  # said in Arabic
+    assert arabic_intro.splitlines()[0] in again
+    hello = orchestrator.translator.render(msg.CHOOSE_LANGUAGE, "en")
+    assert hello not in again and "Hello" not in again  # not greeted, nor asked, again

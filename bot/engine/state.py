@@ -28,6 +28,7 @@ class SessionState:
     sid: str  # random per session (from the caller): buttons of older sessions go stale
     phase: Phase = Phase.NEW
     language: str | None = None
+    language_chosen: bool = False  # by the person (not only a hint from their phone)
     campaign: str | None = None
     consent_step: int = 0
     consent_answers: Mapping[str, bool] = field(default_factory=dict)

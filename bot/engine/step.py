@@ -208,13 +208,17 @@ class _Turn:
             self.say(msg.UNSUPPORTED_CONTACT if event.kind == "contact" else msg.UNSUPPORTED)
 
     def begin(self, campaign: str | None, hint: str | None) -> None:
+        # A language the person chose earlier in this conversation (before declining, say)
+        # wins over a hint from their phone, and is not asked for again.
+        chosen = self.state.language if self.state.language_chosen else None
         language = next(
-            (code for code in (hint, self.state.language) if code in self.script.languages),
+            (code for code in (chosen, hint, self.state.language)
+             if code in self.script.languages),
             self.script.default_language,
         )
         self.state = self.state.evolve(phase=Phase.LANGUAGE, campaign=campaign, language=language)
         self.count_once(OPENED)
-        if len(self.script.languages) == 1:
+        if len(self.script.languages) == 1 or language == chosen:
             self.set_language(language)
         else:
             self.new_question()
@@ -328,7 +332,7 @@ class _Turn:
         # Anything else is forged or malformed: ignore it, change nothing.
 
     def set_language(self, code: str) -> None:
-        self.state = self.state.evolve(language=code)
+        self.state = self.state.evolve(language=code, language_chosen=True)
         self.count_once(LANGUAGE_CHOSEN)
         if self.state.overlay is Overlay.LANGUAGE:
             self.state = self.state.evolve(overlay=None)
