@@ -92,6 +92,7 @@ def test_full_walk_with_condition_number_testimony_and_text(mini_script: Script)
     assert asked(after_done) == ["months_unpaid"]
     assert asked(convo.text(" 4 ")) == ["wages_story"]
     after_voice = convo.send(MediaIn(VOICE))
+    assert said(after_voice) == [msg.RECEIVED.msgid]  # acknowledged before the next question
     assert asked(after_voice) == ["recommendation"]
     end = convo.text("Papers for all workers")
     assert said(end) == ["Thank you, all done.", "Stay safe."]
@@ -176,7 +177,7 @@ def test_language_can_change_midway_and_answers_stay(translator: object) -> None
     convo.press("yes")
     convo.press("care")
     switch = convo.command("language")
-    assert asked(switch) == [msg.CHOOSE_LANGUAGE.msgid]
+    assert asked(switch) == [msg.CHANGE_LANGUAGE.msgid]
     back_to_question = convo.press("en")
     assert said(back_to_question) == [msg.LANGUAGE_SET.msgid]
     assert asked(back_to_question) == ["themes"]
@@ -412,3 +413,20 @@ def test_answering_the_question_during_a_detour_ends_the_detour(mini_script: Scr
     assert of_type(actions, StoreAnswer) and not of_type(actions, Erase)
     assert convo.state is not None and convo.state.overlay is None
     assert convo.send(ChoiceIn(confirm, "yes")) == (Notice(msg.STALE_BUTTON),)  # never deletes
+
+
+def test_a_long_text_is_acknowledged_a_short_one_is_not(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    convo.press("care")
+    convo.press("wages")
+    convo.press(DONE_KEY)
+    convo.text("4")
+    story = "They kept my passport and my pay for months. " * 5
+    assert said(convo.text(story)) == [msg.RECEIVED.msgid]
+    assert msg.RECEIVED.msgid not in said(convo.text("Papers for all"))  # a short answer
+
+
+def test_changing_language_midway_does_not_greet_again(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    assert asked(convo.command("language")) == [msg.CHANGE_LANGUAGE.msgid]
+    assert "Hello" not in msg.CHANGE_LANGUAGE.msgid

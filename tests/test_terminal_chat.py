@@ -56,7 +56,7 @@ def test_full_questionnaire_round_trip(deployment: tuple[dict[str, str], Path]) 
     assert answers == expected
     assert "consent 2026-11 (en)" in opened.stdout
     assert "adult=yes, quote=yes, take_part=yes" in opened.stdout
-    assert "1 testimonies" in opened.stdout
+    assert "\n1 testimony\n" in opened.stdout  # not "1 testimonies"
 
     wrong = cli("open", "--db", str(db), "--key", str(home / "team.key"), env=env, cwd=home,
                 stdin="not the passphrase\n")
@@ -69,7 +69,7 @@ def test_full_questionnaire_round_trip(deployment: tuple[dict[str, str], Path]) 
     foreign = cli("open", "--db", str(db), "--key", str(home / "other.key"), env=env,
                   cwd=home, stdin=PASSPHRASE + "\n")
     assert foreign.returncode == 1 and "Traceback" not in foreign.stderr
-    assert f"{len(expected)} record(s) could not be opened" in foreign.stderr
+    assert f"{len(expected)} records could not be opened" in foreign.stderr
     assert "not sealed to this key" in foreign.stderr
 
 

@@ -31,6 +31,11 @@ def settings(args: argparse.Namespace | None = None) -> Settings:
     return loaded
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """ "1 testimony", "2 testimonies": English only, like all of the command's own output."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def add_passphrase_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--passphrase-file", type=Path, metavar="FILE",
                         help=f"read the passphrase from FILE (or set {PASSPHRASE_ENV})")

@@ -53,6 +53,7 @@ ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+LONG_TEXT = 200  # characters: an answer this long is acknowledged before the next question
 MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
 
 
@@ -278,7 +279,8 @@ class _Turn:
                    selected=code == self.language)
             for code in self.script.languages
         )
-        self.emit(Ask(self.state.token, msg.CHOOSE_LANGUAGE, options))
+        greeting = msg.CHANGE_LANGUAGE if self.state.overlay else msg.CHOOSE_LANGUAGE
+        self.emit(Ask(self.state.token, greeting, options))
 
     def ask_consent(self, item: ConsentItem) -> None:
         options = (
@@ -407,6 +409,9 @@ class _Turn:
                 self.state = self.state.evolve(remembered=remembered)
         else:
             self.emit(Settle(self.state.token, ()))
+            if isinstance(value, MediaAnswer) or (isinstance(value, TextAnswer)
+                                                  and len(value.text) >= LONG_TEXT):
+                self.say(msg.RECEIVED)  # a story took effort: say it arrived
         if question.when:
             self.count_once(THEME_ANSWERED)
         self.advance()
