@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+PATH_SETTINGS = ("DATA_DIR", "LOCALES_DIR", "FLOW_FILE", "CONSENT_FILE")
 
 
 class ConfigError(Exception):
@@ -111,9 +113,18 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 
 def load_settings(environ: Mapping[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
-    """The environment wins over `.env`, so a deployment can override a file."""
-    env = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None
-                                                         else os.environ)}
+    """The environment wins over `.env`, so a deployment can override a file.
+
+    A relative path written in `.env` is relative to the folder of that `.env`, not to the
+    folder a command happens to run in: a cron job elsewhere must find the same database."""
+    from_file = read_dotenv(dotenv) if dotenv else {}
+    if dotenv is not None:
+        home = dotenv.resolve().parent
+        for name in PATH_SETTINGS:
+            value = from_file.get(name, "").strip()
+            if value and not Path(value).expanduser().is_absolute():
+                from_file[name] = str(home / value)
+    env = {**from_file, **(environ if environ is not None else os.environ)}
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()
@@ -122,26 +133,48 @@ def load_settings(environ: Mapping[str, str] | None = None,
         value = get(name)
         return Path(value).expanduser() if value else None
 
+    locales_dir = path_or_none("LOCALES_DIR")
+    if locales_dir is not None and not locales_dir.is_dir():
+        raise ConfigError(f"LOCALES_DIR {locales_dir} is not a folder. Leave it empty for the "
+                          "shipped translations, or point it at a folder of catalogs.")
+
     return Settings(
         telegram_bot_token=Secret(get("TELEGRAM_BOT_TOKEN")),
         telegram_api_url=get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/") or DEFAULT_API_URL,
         data_dir=Path(get("DATA_DIR", "./data")).expanduser(),
         recipient_public_keys=get("RECIPIENT_PUBLIC_KEYS"),
-        server_secret=Secret(get("SERVER_SECRET")),
+        server_secret=Secret(_secret(get("SERVER_SECRET"))),
         demo=_flag(get("DEMO"), "DEMO"),
         webhook_url=get("WEBHOOK_URL"),
         webhook_listen=get("WEBHOOK_LISTEN", "127.0.0.1"),
         webhook_port=_int(get("WEBHOOK_PORT", "8443"), "WEBHOOK_PORT", 1, 65535),
         session_ttl_hours=_int(get("SESSION_TTL_HOURS", "720"), "SESSION_TTL_HOURS", 1,
                                24 * 365),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
-        locales_dir=path_or_none("LOCALES_DIR"),
+        log_level=_choice(get("LOG_LEVEL", "INFO").upper() or "INFO", "LOG_LEVEL", LOG_LEVELS),
+        locales_dir=locales_dir,
         flow_file=path_or_none("FLOW_FILE"),
         consent_file=path_or_none("CONSENT_FILE"),
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
         db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
     )
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _secret(value: str) -> str:
+    """The secret alone. A pasted `SERVER_SECRET=...` line, or a value with a space or line
+    break in it, is refused: the secret must never change once in use, so it must not start
+    life malformed. (Trailing `=` padding, as base64 ends, is allowed.) Never shown."""
+    if "=" in value.rstrip("=") or any(char.isspace() for char in value):
+        raise ConfigError(
+            "SERVER_SECRET contains '=' or a space. Put only the secret itself into .env, "
+            "e.g. the part after 'SERVER_SECRET=' of what `testimony-bot secret` prints.")
+    return value
 
 
 def _ids(value: str) -> list[str]:

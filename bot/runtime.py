@@ -56,7 +56,10 @@ def load_secrets(settings: Settings) -> Secrets:
             "No researcher public key is configured, so answers could not be sealed.\n"
             "  1. On a researcher's own computer run:  testimony-bot keys init\n"
             "  2. Put the public key it prints into .env:  RECIPIENT_PUBLIC_KEYS=tbpub1:...\n"
-            "To try the bot with throwaway keys instead, run:  make run   (or DEMO=1)"
+            "  3. Put a server secret into .env:  SERVER_SECRET=<what `testimony-bot secret` "
+            "prints after the =>\n"
+            "To try the bot with throwaway keys instead, set DEMO=1 in .env (never for real "
+            "testimonies)."
         )
     try:
         recipients = parse_recipients(settings.recipient_public_keys)
@@ -109,9 +112,23 @@ def _demo_secrets(folder: Path) -> Secrets:
     return Secrets(recipients, _server_keys(secret_file.read_text(encoding="utf-8").strip()))
 
 
+def load_translator(settings: Settings) -> Translator:
+    """The catalogs; a warning when some exist only as `.po` files (not compiled), since the
+    bot would then quietly not offer those languages."""
+    folder = settings.locales_dir or DEFAULT_LOCALES_DIR
+    translator = Translator(folder)
+    written = {path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/*.po")}
+    missing = sorted(written - set(translator.languages))
+    if missing:
+        log.warning("catalogs_not_compiled languages=%s loaded=%d: run `make compile` "
+                    "(or `make run`) to offer them", ",".join(missing),
+                    len(translator.languages) - 1)
+    return translator
+
+
 async def build(settings: Settings) -> Orchestrator:
     """Everything a channel needs, or a ConfigError that says what to fix."""
-    translator = Translator(settings.locales_dir or DEFAULT_LOCALES_DIR)
+    translator = load_translator(settings)
     script = load_script(settings, translator)
     secrets = load_secrets(settings)
     try:
