@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.common import Subparsers, UserError, counted, settings
+from bot.cli.common import Subparsers, UserError, counted, existing_database, settings
 from storage.maintenance import MaintenanceError, backup, expire_sessions, purge_through
 
 MAX_DAYS = 3650
@@ -37,8 +37,10 @@ def register(commands: Subparsers) -> None:
 
 
 def _database(args: argparse.Namespace) -> Path:
+    """The live database, which must exist: run from the wrong folder, a backup would
+    otherwise snapshot a new empty database and report success."""
     path: Path | None = args.db
-    return path if path is not None else settings(args).database_path
+    return existing_database(path if path is not None else settings(args).database_path)
 
 
 def make_backup(args: argparse.Namespace) -> int:
