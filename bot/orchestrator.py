@@ -236,7 +236,7 @@ class Orchestrator:
             self._sessions.move_to_end(respondent)
             return cached
         fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
-        chosen = self._chosen_languages.pop(respondent, None)
+        chosen = self._chosen_languages.get(respondent)  # kept until a session replaces it
         if chosen is not None:
             fresh = fresh.evolve(language=chosen, language_chosen=True)
         try:
@@ -271,6 +271,7 @@ class Orchestrator:
             self._sessions.pop(respondent, None)
             return
         session.touched = now
+        self._chosen_languages.pop(respondent, None)
         self._sessions[respondent] = session
         self._sessions.move_to_end(respondent)
         while len(self._sessions) > MEMORY_SESSIONS:

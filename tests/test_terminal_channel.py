@@ -67,3 +67,14 @@ async def test_after_declining_the_chosen_language_stays(
     assert arabic_intro.splitlines()[0] in again
     hello = orchestrator.translator.render(msg.CHOOSE_LANGUAGE, "en")
     assert hello not in again and "Hello" not in again  # not greeted, nor asked, again
+
+
+async def test_a_glance_at_the_state_does_not_forget_the_chosen_language(
+        orchestrator_for: OrchestratorFactory, default_script: Script) -> None:
+    orchestrator = orchestrator_for(default_script)
+    await chat(orchestrator, "ar", "2")  # chose Arabic, declined
+    assert (await orchestrator.peek("terminal", "amina")).language == "ar"  # a channel's notice
+    arabic_intro = orchestrator.translator.render(
+        flow_text(default_script.consent.id, "intro", default_script.consent.intro), "ar")
+    greeting = (await chat(orchestrator))[0]  # opens the chat again: /start
+    assert arabic_intro.splitlines()[0] in greeting
