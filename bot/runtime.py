@@ -59,7 +59,10 @@ def load_secrets(settings: Settings) -> Secrets:
             "No researcher public key is configured, so answers could not be sealed.\n"
             "  1. On a researcher's own computer run:  testimony-bot keys init\n"
             "  2. Put the public key it prints into .env:  RECIPIENT_PUBLIC_KEYS=tbpub1:...\n"
-            "To try the bot with throwaway keys instead, run:  make run   (or DEMO=1)"
+            "  3. Put a server secret into .env:  SERVER_SECRET=<what `testimony-bot secret` "
+            "prints after the =>\n"
+            "To try the bot with throwaway keys instead, set DEMO=1 in .env (never for real "
+            "testimonies)."
         )
     try:
         recipients = parse_recipients(settings.recipient_public_keys)
@@ -106,8 +109,8 @@ def _server_keys(secret: str) -> ServerKeys:
         raise ConfigError(
             "No server secret is configured. For a real deployment create a vault and open "
             "it into RAM:\n  testimony-bot unlock --init   (once)\n  testimony-bot unlock   "
-            "(after every reboot)\nand set SERVER_SECRET_FILE (see the README); for a quick "
-            "trial, SERVER_SECRET=$(testimony-bot secret) in .env."
+            "(after every reboot)\nand set SERVER_SECRET_FILE (see the README). For a quick "
+            "trial, put the line that  testimony-bot secret  prints into .env."
         )
     raw = bytes.fromhex(secret) if is_hex(secret) else secret.encode()
     if len(raw) < MIN_SECRET_BYTES:
@@ -155,7 +158,11 @@ def protect_files(settings: Settings) -> None:
         raise ConfigError("DEMO=1 uses throwaway keys kept beside the data: it is refused "
                           "together with a real TELEGRAM_BOT_TOKEN. Remove one of them.")
     data_dir = settings.data_dir
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create DATA_DIR {data_dir} ({exc.strerror}). "
+                          "Check DATA_DIR is a writable folder.") from exc
     with contextlib.suppress(OSError):  # not ours to change (a mounted volume): leave it
         data_dir.chmod(0o700)
         for path in data_dir.glob(settings.database_path.name + "*"):
@@ -168,10 +175,24 @@ def protect_files(settings: Settings) -> None:
                   "chmod 600 .env", file=sys.stderr)
 
 
+def load_translator(settings: Settings) -> Translator:
+    """The catalogs; a warning when some exist only as `.po` files (not compiled), since the
+    bot would then quietly not offer those languages."""
+    folder = settings.locales_dir or DEFAULT_LOCALES_DIR
+    translator = Translator(folder)
+    written = {path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/*.po")}
+    missing = sorted(written - set(translator.languages))
+    if missing:
+        log.warning("catalogs_not_compiled languages=%s loaded=%d: run `make compile` "
+                    "(or `make run`) to offer them", ",".join(missing),
+                    len(translator.languages) - 1)
+    return translator
+
+
 async def build(settings: Settings) -> Orchestrator:
     """Everything a channel needs, or a ConfigError that says what to fix."""
     protect_files(settings)
-    translator = Translator(settings.locales_dir or DEFAULT_LOCALES_DIR)
+    translator = load_translator(settings)
     script = load_script(settings, translator)
     secrets = load_secrets(settings)
     try:

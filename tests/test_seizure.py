@@ -107,7 +107,7 @@ async def test_a_seized_disk_shows_no_one_nothing_and_no_time(tmp_path: Path) ->
         assert opened.returncode == 0, opened.stderr
         secret = bytes.fromhex(secret_file.read_text(encoding="utf-8").strip())
         link = cli("links", "create", "--campaign", "imrf-lebanon", "--partner", "Shelter B",
-                   "--region", "Beirut", cwd=project, env=env)
+                   "--region", "Beirut", "--create", cwd=project, env=env)
         assert link.returncode == 0, link.stderr
         code = re.search(r"start=([a-z0-9]+)", link.stdout)
         assert code is not None
