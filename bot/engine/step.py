@@ -370,7 +370,8 @@ class _Turn:
             return
         self.emit(RecordConsent(self.script.consent.version, self.language, self.now, answers))
         self.count_once(CONSENTED)
-        self.state = self.state.evolve(phase=Phase.QUESTIONS, current=None)
+        # Recorded (sealed) now: the working state keeps only what routing needs.
+        self.state = self.state.evolve(phase=Phase.QUESTIONS, current=None, consent_answers={})
         self.say(self.flow_text("welcome", self.flow.welcome))
         self.advance(record=False)
 
