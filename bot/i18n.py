@@ -17,6 +17,7 @@ from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal
 
 from bot.engine.text import Text
+from bot.flow.model import PLACEHOLDER
 
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
@@ -100,9 +101,11 @@ def _fill(template: str, params: Mapping[str, str | int], language: str) -> str:
     if not params:
         return template
     shown = {k: _number(v, language) if isinstance(v, int) else v for k, v in params.items()}
+    if "${" in template:  # a questionnaire text showing earlier answers: "You said ${age}."
+        return PLACEHOLDER.sub(lambda m: str(shown.get(m[1], m[0])), template)
     try:
         return template.format_map(shown)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         # A broken translation must never crash the bot: fall back to plain substitution.
         return template
 

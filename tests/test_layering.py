@@ -24,7 +24,7 @@ def imports_of(folder: Path) -> dict[str, set[str]]:
 
 
 ENGINE_MAY_USE = ("bot.engine", "bot.flow", "__future__", "collections", "dataclasses",
-                  "datetime", "enum", "json", "typing", "unicodedata")
+                  "datetime", "enum", "json", "math", "typing", "unicodedata")
 
 
 @pytest.mark.parametrize("package", ["bot/engine", "bot/flow"])

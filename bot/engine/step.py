@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
+from bot.engine import logic
 from bot.engine import messages as msg
 from bot.engine.actions import (
     DONE_KEY,
@@ -105,12 +106,19 @@ class _FlowMemo:
             text = self._texts[key] = flow_text(self.flow.id, item, source)
         return text
 
+    def choice_text(self, question: Question, choice_id: str, label: str) -> Text:
+        if question.generated:  # a repeat's "add another?": the interface's own yes and no
+            return msg.YES if choice_id == "yes" else msg.NO
+        return self.text(f"{question.context_id}.{choice_id}", label)
+
     def options(self, question: Question) -> tuple[Option, ...]:
         """The question's buttons, none selected (and Done last for a multi-choice one)."""
         options = self._options.get(question.id)
         if options is None:
-            options = tuple(Option(c.id, self.text(f"{question.id}.{c.id}", c.label))
+            options = tuple(Option(c.id, self.choice_text(question, c.id, c.label))
                             for c in question.choices)
+            if question.kind is QuestionKind.ACKNOWLEDGE:
+                options = (Option(logic.ACKNOWLEDGED, msg.OK_BUTTON),)
             if question.kind is QuestionKind.MULTI:
                 options += (Option(DONE_KEY, msg.DONE_BUTTON),)
             self._options[question.id] = options
@@ -276,6 +284,10 @@ class _Turn:
 
     def choice_options(self, question: Question) -> tuple[Option, ...]:
         options = self.memo.options(question)
+        if question.choice_filter is not None:
+            options = tuple(o for o, c in zip(options, question.choices, strict=False)
+                            if logic.choice_allowed(self.flow, question, c.data, self.state,
+                                                    self.now)) + options[len(question.choices):]
         pending = self.state.pending
         if not pending:
             return options
@@ -285,9 +297,17 @@ class _Turn:
     def ask_question(self, question: Question, refresh: bool = False) -> None:
         token = self.state.token if refresh else self.next_token()
         options = self.choice_options(question)
-        self.emit(Ask(token, self.flow_text(question.id, question.text), options,
+        if question.hint and not refresh:
+            self.say(self.flow_text(f"{question.context_id}.hint", question.hint))
+        self.emit(Ask(token, self.question_text(question), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
                       question_id=question.id, refresh=refresh))
+
+    def question_text(self, question: Question) -> Text:
+        if question.generated:
+            return msg.ADD_ANOTHER
+        text = self.flow_text(question.context_id, question.text)
+        return logic.with_answers(text, question.text, self.flow, self.state)
 
     def reprompt(self, text: Text) -> None:
         self.say(text)
@@ -369,6 +389,8 @@ class _Turn:
             ordered = tuple(c.id for c in question.choices if c.id in pending)
             self.state = self.state.evolve(pending=ordered)
             self.ask_question(question, refresh=True)
+        elif question.kind is QuestionKind.ACKNOWLEDGE and key == logic.ACKNOWLEDGED:
+            self.store(question, ChoiceAnswer((key,)))
         elif question.kind is QuestionKind.MULTI and key == DONE_KEY:
             if not self.state.pending:
                 self.emit(Notice(msg.CHOOSE_AT_LEAST_ONE))
@@ -378,6 +400,11 @@ class _Turn:
     # -- answers -------------------------------------------------------------------------
     def store(self, question: Question, value: ChoiceAnswer | TextAnswer | NumberAnswer
               | MediaAnswer) -> None:
+        problem = logic.rejection(self.flow, question, self.state, self.now, value,
+                                  question.context_id)
+        if problem is not None:
+            self.reprompt(problem)
+            return
         self.emit(StoreAnswer(question.id, value, self.language, self.flow.id, self.flow.version))
         if isinstance(value, ChoiceAnswer):
             labels = tuple(o.label for o in self.memo.options(question)
@@ -388,6 +415,7 @@ class _Turn:
                 self.state = self.state.evolve(remembered=remembered)
         else:
             self.emit(Settle(self.state.token, ()))
+            self.state = logic.remember(self.flow, self.state, question, value)
         if question.when:
             self.count_once(THEME_ANSWERED)
         self.advance()
@@ -399,7 +427,7 @@ class _Turn:
             return
         question = self.flow.question(state.current)
         if not question.optional:
-            self.reprompt(msg.CANNOT_SKIP)
+            self.reprompt(logic.required_text(self.flow, question))
             return
         self.emit(DropAnswer(question.id), Settle(state.token, (msg.SKIPPED,)))
         remembered = {k: v for k, v in state.remembered.items() if k != question.id}
@@ -412,22 +440,42 @@ class _Turn:
         history = (*self.state.history, current) if record and current else self.state.history
         start = self.flow.index(current) + 1 if current else 0
         upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
+        while upcoming is not None and not upcoming.kind.is_asked:
+            self.announce_section(upcoming)
+            self.pass_by(upcoming)  # a note is said, a calculation stored
+            start = self.flow.index(upcoming.id) + 1
+            upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
         self.state = self.state.evolve(history=history, pending=(),
                                        current=upcoming.id if upcoming else None)
         if upcoming is None:
             self.finish()
             return
+        self.announce_section(upcoming)
+        self.ask_question(upcoming)
+
+    def announce_section(self, upcoming: Question) -> None:
+        """Say a section's title before the first item of it the person meets."""
         section = self.flow.section_of(upcoming)
         if section.title and section.question_ids and upcoming.id == next(
-            (qid for qid in section.question_ids if self.shown(self.flow.question(qid))),
+            (qid for qid in section.question_ids if self.flow.question(qid).kind
+             is not QuestionKind.CALCULATE and self.shown(self.flow.question(qid))),
             None,
         ):
             self.say(self.flow_text(f"section.{section.id}", section.title))
-        self.ask_question(upcoming)
+
+    def pass_by(self, item: Question) -> None:
+        if item.kind is QuestionKind.NOTE:
+            self.say(logic.with_answers(self.flow_text(item.context_id, item.text), item.text,
+                                        self.flow, self.state))
+            return
+        value = TextAnswer(logic.calculate(self.flow, item, self.state, self.now))
+        self.emit(StoreAnswer(item.id, value, self.language, self.flow.id, self.flow.version))
+        self.state = logic.remember(self.flow, self.state, item, value)
 
     def shown(self, question: Question) -> bool:
         """Whether the question's conditions hold (most questions have none)."""
-        return not question.when or all(c.holds(self.state.remembered) for c in question.when)
+        return (not question.when or all(c.holds(self.state.remembered) for c in question.when)
+                ) and logic.relevant(self.flow, question, self.state, self.now)
 
     def finish(self) -> None:
         self.say(self.flow_text("closing", self.flow.closing))
@@ -460,6 +508,9 @@ class _Turn:
             self.reprompt(msg.CHOOSE_BUTTON if question.optional else msg.CHOOSE_BUTTON_REQUIRED)
         elif question.kind is QuestionKind.NUMBER:
             self.number(question, raw)
+        elif question.kind not in (QuestionKind.TEXT, QuestionKind.TESTIMONY):
+            reply = logic.typed_answer(question, raw)
+            self.say(reply) if isinstance(reply, Text) else self.store(question, reply)
         else:
             text = clean_text(raw)
             if not text:
@@ -493,8 +544,12 @@ class _Turn:
             self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)  # nothing is kept before consent
             return
         question = self.flow.question(state.current)
-        if question.kind is QuestionKind.TESTIMONY and event.media.kind in ACCEPTED_MEDIA:
+        accepted = question.accepts if question.kind is QuestionKind.MEDIA else (
+            ACCEPTED_MEDIA if question.kind is QuestionKind.TESTIMONY else ())
+        if event.media.kind in accepted:
             self.store(question, MediaAnswer(event.media))
+        elif question.kind is QuestionKind.MEDIA:
+            self.say(msg.SEND_PHOTO if question.accepts == ("photo",) else msg.SEND_MEDIA)
         elif question.kind is QuestionKind.TESTIMONY:
             self.say(msg.UNSUPPORTED)
         elif question.kind.has_choices:

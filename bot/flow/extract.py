@@ -36,7 +36,14 @@ def flow_messages(flow: Questionnaire | ConsentText) -> Iterator[tuple[str, str,
             yield f"{flow.id}:section.{section.id}", section.title, "Section title"
         for qid in section.question_ids:
             question = flow.question(qid)
-            yield f"{flow.id}:{qid}", question.text, f"Question ({question.kind})"
+            if question.text:  # a calculation has none
+                yield f"{flow.id}:{qid}", question.text, f"Question ({question.kind})"
+            for key, note in (("hint", "Hint said before question"),
+                              ("constraint_message", "Said when an answer is not accepted"),
+                              ("required_message", "Said when a needed answer is skipped")):
+                extra = getattr(question, key)
+                if extra:
+                    yield f"{flow.id}:{qid}.{key}", extra, f"{note} {qid}"
             for choice in question.choices:
                 yield (f"{flow.id}:{qid}.{choice.id}", choice.label,
                        f"Answer button for question {qid}")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.flow.expr import Expression, ExprError, parse
+from bot.flow.expr import ExprError, Expression, parse
 from bot.flow.model import (
     PLACEHOLDER,
     Choice,
