@@ -74,9 +74,15 @@ class Translator:
 
     @lru_cache(maxsize=64)  # noqa: B019 - one Translator per process, catalogs are immutable
     def catalog(self, language: str) -> gettext.NullTranslations:
-        return gettext.translation(
+        catalog = gettext.translation(
             DOMAIN, localedir=self.locales_dir, languages=[language], fallback=True
         )
+        if self.locales_dir.resolve() != DEFAULT_LOCALES_DIR:
+            # An imported questionnaire's catalogs hold its own texts; the interface and the
+            # shipped consent text come from the bot's catalogs.
+            catalog.add_fallback(gettext.translation(
+                DOMAIN, localedir=DEFAULT_LOCALES_DIR, languages=[language], fallback=True))
+        return catalog
 
     def render(self, text: Text, language: str) -> str:
         if text.verbatim:

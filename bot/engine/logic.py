@@ -109,11 +109,8 @@ def choice_allowed(flow: Questionnaire, question: Question, data: tuple[tuple[st
         return True
     own = dict(data)
     base = _context(flow, state, now)
-
-    def answer(name: str) -> Value:
-        return own[name] if name in own else base.answers(name)
-
-    return to_bool(evaluate(question.choice_filter.tree, Context(answer, "", base.today)))
+    context = Context(base.answers, "", base.today, lambda name: own.get(name, ""))
+    return to_bool(evaluate(question.choice_filter.tree, context))
 
 
 def with_answers(text: Text, source: str, flow: Questionnaire, state: SessionState) -> Text:

@@ -43,6 +43,13 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Column:
+    """A bare name in a choice filter: that column of the choice being filtered."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Current:
     """`.`: the answer being checked (in a constraint)."""
 
@@ -65,7 +72,7 @@ class Negate:
     operand: Node
 
 
-Node = Literal | Ref | Current | Call | Binary | Negate
+Node = Literal | Ref | Column | Current | Call | Binary | Negate
 
 
 @dataclass(frozen=True)
@@ -133,8 +140,9 @@ def _tokens(source: str) -> Iterator[tuple[str, str]]:
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, columns: bool) -> None:
         self.source = source
+        self.columns = columns
         self.tokens = list(_tokens(source))
         self.position = 0
 
@@ -188,6 +196,8 @@ class _Parser:
             return Current()
         if kind == "word":
             token = self.peek()
+            if token != ("op", "(") and self.columns and text not in ("and", "or", "div", "mod"):
+                return Column(text)
             if token != ("op", "("):
                 raise ExprError("not supported (use ${name} for a question)", text)
             if text not in FUNCTIONS:
@@ -207,11 +217,12 @@ class _Parser:
         raise ExprError("not understood", text)
 
 
-def parse(source: str) -> Expression:
-    """Parse an expression, or raise ExprError naming the part not understood."""
+def parse(source: str, columns: bool = False) -> Expression:
+    """Parse an expression, or raise ExprError naming the part not understood. With
+    `columns` (a choice filter), a bare name is a column of the choice."""
     if not source.strip():
         raise ExprError("empty expression", "")
-    parser = _Parser(source)
+    parser = _Parser(source, columns)
     tree = parser.expression()
     if parser.peek() is not None:
         raise ExprError("not understood", " ".join(t[1] for t in parser.tokens[parser.position:]))
@@ -230,7 +241,7 @@ def _refs(node: Node) -> Iterator[str]:
             yield from _refs(right)
         case Negate(operand):
             yield from _refs(operand)
-        case Literal() | Current():
+        case Literal() | Current() | Column():
             pass
 
 
@@ -244,7 +255,7 @@ def _rename(node: Node, names: Mapping[str, str]) -> Node:
             return Binary(op, _rename(left, names), _rename(right, names))
         case Negate(operand):
             return Negate(_rename(operand, names))
-        case Literal() | Current():
+        case Literal() | Current() | Column():
             return node
 
 
@@ -258,6 +269,8 @@ def _render(node: Node) -> str:
             return f"${{{name}}}"
         case Current():
             return "."
+        case Column(name):
+            return name
         case Call(function, args):
             return f"{function}({', '.join(_render(a) for a in args)})"
         case Binary(op, left, right):
@@ -351,6 +364,7 @@ class Context:
     answers: Callable[[str], Value]
     current: Value = ""
     today: date = _EPOCH
+    column: Callable[[str], Value] = lambda name: ""  # noqa: E731 - a choice's own columns
 
 
 MAX_REGEX_INPUT = 10_000
@@ -364,6 +378,8 @@ def evaluate(node: Node, context: Context) -> Value:
             return context.answers(name)
         case Current():
             return context.current
+        case Column(name):
+            return context.column(name)
         case Negate(operand):
             return -to_number(evaluate(operand, context))
         case Binary(op, left, right):

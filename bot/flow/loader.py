@@ -99,7 +99,7 @@ class _Reader:
         if not isinstance(value, str):
             raise self.fail(item, f"'{key}' must be an expression (a text)")
         try:
-            return parse(value)
+            return parse(value, columns=key == "choice_filter")
         except ExprError as exc:
             raise self.fail(item, f"'{key}': {exc}") from None
 
