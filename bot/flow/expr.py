@@ -364,7 +364,7 @@ class Context:
     answers: Callable[[str], Value]
     current: Value = ""
     today: date = _EPOCH
-    column: Callable[[str], Value] = lambda name: ""  # noqa: E731 - a choice's own columns
+    column: Callable[[str], Value] = lambda name: ""
 
 
 MAX_REGEX_INPUT = 10_000

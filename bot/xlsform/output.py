@@ -12,9 +12,9 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import write_po
+from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DOMAIN
+from bot.i18n import DEFAULT_LOCALES_DIR, DOMAIN
 from bot.xlsform.reader import Imported
 from bot.xlsform.toml_writer import dumps
 
@@ -44,9 +44,13 @@ def write_import(imported: Imported, out: Path, form_name: str,
     flow_file.write_text(dumps(imported.doc, header), encoding="utf-8")
     locales = out / "locales"
     catalogs: list[Path] = []
+    shipped = _shipped_safety_notes(imported)
     for language in imported.languages:
         if language == imported.source_language:
             continue
+        if "safety_note" not in imported.sources and language in shipped:
+            imported.sources["safety_note"] = imported.doc["safety_note"]
+            imported.texts.setdefault(language, {})["safety_note"] = shipped[language]
         catalog = Catalog(locale=language, project=flow_id, fuzzy=False)
         for item, source in imported.sources.items():
             translated = imported.texts.get(language, {}).get(item, "")
@@ -65,3 +69,22 @@ def write_import(imported: Imported, out: Path, form_name: str,
         copied = out / CONSENT_NAME
         shutil.copyfile(consent, copied)
     return Written(flow_file, locales, tuple(catalogs), copied)
+
+
+def _shipped_safety_notes(imported: Imported) -> dict[str, str]:
+    """The shipped safety note's translations, for a form that brings none of its own."""
+    from bot.xlsform.reader import DEFAULT_TEXTS
+
+    if imported.doc.get("safety_note") != DEFAULT_TEXTS["safety_note"]:
+        return {}
+    found: dict[str, str] = {}
+    for language in imported.languages:
+        po_file = catalog_path(DEFAULT_LOCALES_DIR, language)
+        if not po_file.is_file():
+            continue
+        with po_file.open("rb") as handle:
+            message = read_po(handle).get(DEFAULT_TEXTS["safety_note"],
+                                          context="imrf-testimony:safety_note")
+        if message is not None and message.string and not message.fuzzy:
+            found[language] = str(message.string)
+    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,10 +50,11 @@ KINDS = {
     "select all that apply from file": "multi",
 }
 SPECIAL_NOTES = ("welcome", "closing", "safety_note")
+SHIPPED_FLOW = Path(__file__).resolve().parent.parent / "flows" / "default.toml"
 DEFAULT_TEXTS = {
     "closing": "Thank you. Your answers have been saved.",
-    "safety_note": "Your safety comes first. You can delete everything you gave us at any "
-                   "time with /delete, and remove this chat from your phone with /exit.",
+    # the shipped questionnaire's safety note fits any form, and is translated already
+    "safety_note": tomllib.loads(SHIPPED_FLOW.read_text(encoding="utf-8"))["safety_note"],
 }
 TRUE_WORDS = {"yes", "true", "true()", "1"}
 FALSE_WORDS = {"", "no", "false", "false()", "0"}
@@ -449,7 +451,8 @@ class _Importer:
         try:
             form = parse_file_to_json(str(self.path), warnings=[])
         except PyXFormError as exc:
-            raise FormRefused([Refusal(SURVEY, _row_of(str(exc)), str(exc))]) from None
+            message = re.sub(r"^\[row : \d+\]\s*", "", str(exc))
+            raise FormRefused([Refusal(SURVEY, _row_of(str(exc)), message)]) from None
         settings = (sheets.get(SETTINGS) or [{}])[0]
         default_name = form.get("default_language") or "default"
         if default_name != "default":
