@@ -45,12 +45,13 @@ def write_import(imported: Imported, out: Path, form_name: str,
     locales = out / "locales"
     catalogs: list[Path] = []
     shipped = _shipped_safety_notes(imported)
+    if shipped:
+        imported.sources["safety_note"] = imported.doc["safety_note"]
+    for language, text in shipped.items():
+        imported.texts.setdefault(language, {})["safety_note"] = text
     for language in imported.languages:
         if language == imported.source_language:
             continue
-        if "safety_note" not in imported.sources and language in shipped:
-            imported.sources["safety_note"] = imported.doc["safety_note"]
-            imported.texts.setdefault(language, {})["safety_note"] = shipped[language]
         catalog = Catalog(locale=language, project=flow_id, fuzzy=False)
         for item, source in imported.sources.items():
             translated = imported.texts.get(language, {}).get(item, "")
