@@ -126,6 +126,9 @@ def test_references_and_renaming() -> None:
     ("${a b} = 1", "${a b}"),
     ("age > 3", "age"),
     ("__import__('os')", "__import__()"),
+    ("regex(., '(a+)+$')", "(a+)+$"),
+    ("regex(., ${pattern})", "regex()"),
+    ("regex(., '[a-')", "[a-"),
 ])
 def test_outside_the_subset_is_refused_naming_the_part(source: str, part: str) -> None:
     with pytest.raises(ExprError) as caught:

@@ -15,7 +15,7 @@ from bot.flow.loader import load_consent
 from bot.xlsform.reader import FormRefused, read_form
 from bot.xlsform.writer import write_xlsform
 from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, ROOT, cli
-from tests.xlsform_support import labels, three_language_form, write_form
+from tests.xlsform_support import three_language_form, write_form
 
 
 def imported(tmp_path: Path, form: Path, *extra: str) -> Path:

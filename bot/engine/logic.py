@@ -12,7 +12,14 @@ import unicodedata
 from datetime import date, datetime
 
 from bot.engine import messages as msg
-from bot.engine.actions import AnswerValue, ChoiceAnswer, MediaAnswer, NumberAnswer, TextAnswer
+from bot.engine.actions import (
+    AnswerValue,
+    ChoiceAnswer,
+    MediaAnswer,
+    NumberAnswer,
+    Option,
+    TextAnswer,
+)
 from bot.engine.state import SessionState
 from bot.engine.text import Text
 from bot.flow import Question, QuestionKind, Questionnaire
@@ -20,6 +27,7 @@ from bot.flow.expr import Context, Value, evaluate, to_bool, to_string
 from bot.flow.model import PLACEHOLDER
 
 ACKNOWLEDGED = "OK"  # what ODK stores for an acknowledged question
+DEFAULT_KEY = "~default"  # the button that gives a text question's default answer
 
 
 def _context(flow: Questionnaire, state: SessionState, now: datetime,
@@ -124,7 +132,8 @@ def with_answers(text: Text, source: str, flow: Questionnaire, state: SessionSta
 
 def parse_decimal(raw: str) -> float | None:
     """A decimal number in any script's digits, with a point or a comma."""
-    compact = "".join(unicodedata.normalize("NFKC", raw).split()).replace(",", ".")
+    compact = "".join(unicodedata.normalize("NFKC", raw).split())
+    compact = compact.replace(",", ".").replace("\u066b", ".")  # the Arabic decimal separator
     digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in compact)
     try:
         number = float(digits)
@@ -140,6 +149,8 @@ def parse_date(raw: str) -> str | None:
     for separator in ("-", ".", "/"):
         parts = text.split(separator)
         if len(parts) == 3 and all(p.isdigit() for p in parts):
+            if len(parts[0]) != 4 and len(parts[2]) != 4:
+                return None  # a two-digit year is ambiguous
             first, middle, last = (int(p) for p in parts)
             year, month, day = (first, middle, last) if len(parts[0]) == 4 else \
                 (last, middle, first)
@@ -177,3 +188,16 @@ def typed_answer(question: Question, raw: str) -> AnswerValue | Text:
     if question.kind is QuestionKind.MEDIA:
         return msg.SEND_PHOTO if question.accepts == ("photo",) else msg.SEND_MEDIA
     return msg.CHOOSE_BUTTON_REQUIRED  # acknowledge: a button
+
+
+def with_default(question: Question, options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """A form's default: a single choice shows as chosen; a text question offers it as a
+    button (pressing it answers with it). Other kinds ignore it."""
+    if question.default is None:
+        return options
+    if question.kind is QuestionKind.SINGLE:
+        return tuple(Option(o.key, o.label, selected=True) if o.key == question.default else o
+                     for o in options)
+    if question.kind is QuestionKind.TEXT:
+        return (Option(DEFAULT_KEY, Text.raw(question.default)), *options)
+    return options

@@ -288,6 +288,7 @@ class _Turn:
             options = tuple(o for o, c in zip(options, question.choices, strict=False)
                             if logic.choice_allowed(self.flow, question, c.data, self.state,
                                                     self.now)) + options[len(question.choices):]
+        options = logic.with_default(question, options)
         pending = self.state.pending
         if not pending:
             return options
@@ -380,6 +381,9 @@ class _Turn:
         self.ask_current()
 
     def question_choice(self, question: Question, key: str) -> None:
+        if question.choice_filter is not None and question.choice(key) and key not in {
+                o.key for o in self.choice_options(question)}:
+            return  # filtered out, so never offered: forged or malformed
         if key == SKIP_KEY:
             self.skip()
         elif question.kind is QuestionKind.SINGLE and question.choice(key):
@@ -389,6 +393,8 @@ class _Turn:
             ordered = tuple(c.id for c in question.choices if c.id in pending)
             self.state = self.state.evolve(pending=ordered)
             self.ask_question(question, refresh=True)
+        elif key == logic.DEFAULT_KEY and question.default is not None:
+            self.text(question.default)
         elif question.kind is QuestionKind.ACKNOWLEDGE and key == logic.ACKNOWLEDGED:
             self.store(question, ChoiceAnswer((key,)))
         elif question.kind is QuestionKind.MULTI and key == DONE_KEY:

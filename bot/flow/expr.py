@@ -213,8 +213,27 @@ class _Parser:
             low, high = FUNCTIONS[text]
             if not low <= len(args) <= high:
                 raise ExprError(f"wrong number of arguments ({len(args)})", f"{text}()")
+            if text == "regex":
+                _check_pattern(args[1])
             return Call(text, tuple(args))
         raise ExprError("not understood", text)
+
+
+# A quantified group that itself repeats, such as (a+)+: such patterns can take exponential
+# time on a long answer, so a form could stall the bot with one message.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)\s*[+*{]")
+
+
+def _check_pattern(node: Node) -> None:
+    if not isinstance(node, Literal) or not isinstance(node.value, str):
+        raise ExprError("regex() needs its pattern written out in quotes", "regex()")
+    try:
+        re.compile(node.value)
+    except re.error as exc:
+        raise ExprError(f"not a valid regular expression ({exc.msg})", node.value) from None
+    if _NESTED_QUANTIFIER.search(node.value):
+        raise ExprError("a repeated group that itself repeats can stall the bot; simplify it",
+                        node.value)
 
 
 def parse(source: str, columns: bool = False) -> Expression:
@@ -367,7 +386,7 @@ class Context:
     column: Callable[[str], Value] = lambda name: ""
 
 
-MAX_REGEX_INPUT = 10_000
+MAX_REGEX_INPUT = 4_000  # the longest text answer
 
 
 def evaluate(node: Node, context: Context) -> Value:
