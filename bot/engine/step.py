@@ -462,7 +462,10 @@ class _Turn:
     def announce_section(self, upcoming: Question) -> None:
         """Say a section's title before the first item of it the person meets."""
         section = self.flow.section_of(upcoming)
-        if section.title and section.question_ids and upcoming.id == next(
+        if section.title and upcoming.text_id and not upcoming.generated \
+                and upcoming.text_id == section.question_ids[0]:
+            self.say(self.flow_text(f"section.{section.id}", section.title))  # a repeat again
+        elif section.title and section.question_ids and upcoming.id == next(
             (qid for qid in section.question_ids if self.flow.question(qid).kind
              is not QuestionKind.CALCULATE and self.shown(self.flow.question(qid))),
             None,

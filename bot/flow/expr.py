@@ -425,7 +425,7 @@ def _binary(op: str, left: Node, right: Node, context: Context) -> Value:
 def _round(number: float, digits: int) -> float:
     if math.isnan(number) or math.isinf(number):
         return number
-    scale = 10.0 ** digits
+    scale = 10.0 ** max(-15, min(15, digits))  # beyond a double's precision anyway
     return math.floor(number * scale + 0.5) / scale
 
 
