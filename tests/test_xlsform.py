@@ -126,6 +126,23 @@ def test_nested_repeat_and_broken_form_are_refused(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+@pytest.mark.parametrize(("survey", "choices", "item"), [
+    ([{"type": "text", "name": "closing", "label": "Closing?"}], [], "closing"),
+    ([{"type": "select_one l", "name": "q", "label": "Q", "hint": "H"}],
+     [{"list_name": "l", "name": "hint", "label": "A hint"}], "q.hint"),
+])
+def test_names_that_would_share_a_translation_are_refused(
+        tmp_path: Path, survey: list[dict[str, str]], choices: list[dict[str, str]],
+        item: str) -> None:
+    form = write_form(tmp_path / "f.xlsx", survey, choices)
+    result = cli("flow", "import", str(form), "--out", str(tmp_path / "out"), env=_env(),
+                 cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"not imported: question {item}: two texts would share this translation" in \
+        result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_location_only_when_allowed_and_then_asked_in_words(tmp_path: Path) -> None:
     survey = [{"type": "geopoint", "name": "place", "label": "Where do you live?"}]
     form = write_form(tmp_path / "f.xlsx", survey)
@@ -154,12 +171,15 @@ def test_range_select_from_csv_and_plain_language_names(tmp_path: Path) -> None:
     survey = [{"type": "range", "name": "hours", "label::English": "Hours a day?",
                "label::French": "Heures par jour ?", "parameters": "start=1 end=24 step=1"},
               {"type": "select_one_from_file sectors.csv", "name": "sector",
-               "label::English": "Sector?", "label::French": "Secteur ?"}]
+               "label::English": "Sector?", "label::French": "Secteur ?"},
+              {"type": "image", "name": "contract", "label::English": "Your contract?",
+               "label::French": "Votre contrat ?"}]
     out = imported(tmp_path, write_form(tmp_path / "f.xlsx", survey))
     flow = load_questionnaire(out / "flow.toml")
     hours = flow.question("hours")
     assert (hours.kind, hours.minimum, hours.maximum) == (QuestionKind.NUMBER, 1, 24)
     assert [c.id for c in flow.question("sector").choices] == ["care", "farm"]
+    assert flow.question("contract").accepts == ("photo",)
     assert "Soins" in (out / "locales/fr/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.cli.common import Subparsers, UserError
 from bot.flow import FlowError, Questionnaire
-from bot.flow.loader import load_any, load_consent, load_questionnaire
+from bot.flow.loader import load_any, load_consent, load_questionnaire, parse_questionnaire
 
 
 def register(commands: Subparsers) -> None:
@@ -74,6 +74,10 @@ def import_form(args: argparse.Namespace) -> int:
         lines = "\n".join(f"  refused: {r}" for r in refused.refusals)
         raise UserError(f"{form}: not imported, {len(refused.refusals)} problem(s) to fix in "
                         f"the spreadsheet:\n{lines}") from None
+    try:
+        parse_questionnaire(imported.doc, form.name)  # before anything is written
+    except FlowError as exc:
+        raise UserError(f"{form}: not imported: question {exc.item}: {exc.problem}") from None
     written = write_import(imported, args.out, form.name, args.consent)
     try:
         flow = load_questionnaire(written.flow)

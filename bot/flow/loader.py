@@ -22,6 +22,7 @@ from bot.flow.model import (
     Section,
 )
 from bot.flow.repeats import unroll
+from bot.flow.texts import context_clash
 
 ID_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
 # Format 2 keeps a form's own names (XLSForm names may have capitals, dots and hyphens), so
@@ -376,7 +377,7 @@ def parse_questionnaire(doc: Mapping[str, Any], source: str) -> Questionnaire:
         questions.extend(own)
     _check_conditions(reader, questions)
     _check_references(reader, tuple(questions))
-    return Questionnaire(
+    flow = Questionnaire(
         id=flow_id,
         version=version,
         welcome=reader.text(doc, "welcome", "file"),
@@ -387,6 +388,12 @@ def parse_questionnaire(doc: Mapping[str, Any], source: str) -> Questionnaire:
         source=source,
         format=format_,
     )
+    clash = context_clash(flow)
+    if clash is not None:
+        raise reader.fail(clash, "two texts would share this translation (a question named "
+                                 "like a flow text, or a choice named hint or "
+                                 "constraint_message): rename one of them")
+    return flow
 
 
 def parse_consent(doc: Mapping[str, Any], source: str) -> ConsentText:

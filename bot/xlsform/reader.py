@@ -46,7 +46,7 @@ KINDS = {
     "text": "text", "integer": "number", "decimal": "decimal", "date": "date", "note": "note",
     "acknowledge": "acknowledge", "trigger": "acknowledge", "calculate": "calculate",
     "select one": "single", "select all that apply": "multi", "audio": "media",
-    "image": "media", "range": "number", "select one from file": "single",
+    "image": "media", "photo": "media", "range": "number", "select one from file": "single",
     "select all that apply from file": "multi",
 }
 SPECIAL_NOTES = ("welcome", "closing", "safety_note")
@@ -365,7 +365,7 @@ class _Importer:
             question["default"] = str(child["default"])
         if kind == "audio":
             question["accepts"] = ["voice", "audio"]
-        elif kind == "image":
+        elif kind in ("image", "photo"):
             question["accepts"] = ["photo"]
         elif kind == "range":
             self.range(question, child.get("parameters", {}), row)
