@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.text import flow_text
 from bot.flow import QuestionKind, load_questionnaire
 from bot.flow.loader import load_consent
+from bot.i18n import Translator
+from bot.xlsform.output import write_import
 from bot.xlsform.reader import FormRefused, read_form
 from bot.xlsform.writer import write_xlsform
 from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, ROOT, cli
@@ -272,3 +275,37 @@ def test_three_language_form_in_the_terminal_chat_exports_under_its_names(
         header = next(csv.reader(handle))
     assert {"Age.Years", "country", "city", "problems", "months_unpaid",
             "employer_sector", "employer_sector[2]"} <= set(header)
+
+
+def test_an_imported_form_round_trips_too(tmp_path: Path) -> None:
+    first = read_form(three_language_form(tmp_path / "domestic.xlsx"))
+    written = write_import(first, tmp_path / "first", "domestic.xlsx")
+    flow = load_questionnaire(written.flow)
+    sheet = tmp_path / "again.xlsx"
+    write_xlsform(flow, written.locales, sheet)
+    again = write_import(read_form(sheet), tmp_path / "again", "again.xlsx")
+    back = load_questionnaire(again.flow)
+    for field in ("id", "version", "welcome", "closing", "safety_note", "sections"):
+        assert getattr(back, field) == getattr(flow, field), field
+    assert back.questions == flow.questions
+    for language in ("ar", "fr"):
+        before = (written.locales / language / "LC_MESSAGES/messages.po").read_text("utf-8")
+        after = (again.locales / language / "LC_MESSAGES/messages.po").read_text("utf-8")
+        assert set(re.findall(r'msgstr "(.+)"', before)) == \
+            set(re.findall(r'msgstr "(.+)"', after))
+
+
+def test_a_form_without_english_is_offered_in_its_own_languages(tmp_path: Path) -> None:
+    survey = [{"type": "text", "name": "q", "label::Français (fr)": "Votre métier ?",
+               "label::العربية (ar)": "ما مهنتك؟"}]
+    form = write_form(tmp_path / "f.xlsx", survey,
+                      settings={"form_id": "metiers", "default_language": "Français (fr)"})
+    imported_form = read_form(form)
+    assert imported_form.source_language == "fr"
+    written = write_import(imported_form, tmp_path / "out", "f.xlsx")
+    assert load_questionnaire(written.flow).question("q").text == "Votre métier ?"
+    translator = Translator(written.locales)
+    assert translator.languages == ("en", "ar", "fr")
+    text = flow_text("metiers", "q", "Votre métier ?")
+    assert translator.render(text, "fr") == "Votre métier ?"
+    assert translator.render(text, "ar") == "ما مهنتك؟"

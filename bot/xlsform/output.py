@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DEFAULT_LOCALES_DIR, DOMAIN
+from bot.i18n import DEFAULT_LOCALES_DIR, DOMAIN, SOURCE_LANGUAGE
 from bot.xlsform.reader import Imported
 from bot.xlsform.toml_writer import dumps
 
@@ -50,12 +50,14 @@ def write_import(imported: Imported, out: Path, form_name: str,
     for language, text in shipped.items():
         imported.texts.setdefault(language, {})["safety_note"] = text
     for language in imported.languages:
-        if language == imported.source_language:
-            continue
+        if language == SOURCE_LANGUAGE:
+            continue  # gettext's source language needs no catalog
+        # A form without English keeps its texts in its default language; that language
+        # still gets a catalog, so the language picker offers it under its own name.
         catalog = Catalog(locale=language, project=flow_id, fuzzy=False)
         for item, source in imported.sources.items():
             translated = imported.texts.get(language, {}).get(item, "")
-            if translated and translated != source:
+            if translated and (translated != source or language == imported.source_language):
                 catalog.add(source, translated, context=f"{flow_id}:{item}")
         po_file = catalog_path(locales, language)
         po_file.parent.mkdir(parents=True, exist_ok=True)
