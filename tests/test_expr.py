@@ -135,3 +135,15 @@ def test_outside_the_subset_is_refused_naming_the_part(source: str, part: str) -
     with pytest.raises(ExprError) as caught:
         parse(source)
     assert caught.value.part == part or part in caught.value.part or caught.value.part in source
+
+
+def test_deep_or_huge_expressions_are_refused_not_crashed() -> None:
+    with pytest.raises(ExprError, match="nested too deeply"):
+        parse("(" * 500 + "1" + ")" * 500)
+    with pytest.raises(ExprError, match="nested too deeply"):
+        parse("-" * 500 + "1")
+    with pytest.raises(ExprError, match="longer than"):
+        parse("1 + " * 2000 + "1")
+    with pytest.raises(ExprError, match="more than 150 operators"):
+        parse("1" + " + 1" * 500)
+    assert run("1" + " + 1" * 150) == 151.0

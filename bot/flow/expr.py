@@ -145,6 +145,8 @@ class _Parser:
         self.columns = columns
         self.tokens = list(_tokens(source))
         self.position = 0
+        self.depth = 0
+        self.operators = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -175,10 +177,23 @@ class _Parser:
         left = self.unary()
         while (op := self.operator()) is not None and _BINDING[op] > binding:
             self.take()
+            self.operators += 1
+            if self.operators > MAX_OPERATORS:
+                raise ExprError(f"more than {MAX_OPERATORS} operators; split it with a "
+                                "calculate", self.source[:30])
             left = Binary(op, left, self.expression(_BINDING[op]))
         return left
 
     def unary(self) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError("nested too deeply", self.source[:30])
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Node:
         kind, text = self.take()
         if kind == "op" and text == "-":
             return Negate(self.unary())
@@ -236,11 +251,18 @@ def _check_pattern(node: Node) -> None:
                         node.value)
 
 
+MAX_DEPTH = 64  # brackets, minus signs and calls inside one another
+MAX_OPERATORS = 150  # keeps evaluation's recursion shallow
+MAX_LENGTH = 4_000
+
+
 def parse(source: str, columns: bool = False) -> Expression:
     """Parse an expression, or raise ExprError naming the part not understood. With
     `columns` (a choice filter), a bare name is a column of the choice."""
     if not source.strip():
         raise ExprError("empty expression", "")
+    if len(source) > MAX_LENGTH:
+        raise ExprError(f"longer than {MAX_LENGTH} characters", source[:30])
     parser = _Parser(source, columns)
     tree = parser.expression()
     if parser.peek() is not None:
