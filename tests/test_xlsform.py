@@ -124,6 +124,11 @@ def test_nested_repeat_and_broken_form_are_refused(tmp_path: Path) -> None:
                  str(tmp_path / "o"), env=_env(), cwd=tmp_path)
     assert result.returncode == 2 and "not imported" in result.stderr
     assert "Traceback" not in result.stderr
+    (tmp_path / "text.xlsx").write_text("not a spreadsheet")
+    unreadable = cli("flow", "import", str(tmp_path / "text.xlsx"), "--out", str(tmp_path / "o"),
+                     env=_env(), cwd=tmp_path)
+    assert unreadable.returncode == 2 and "cannot be read as an XLSForm" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
     missing = cli("flow", "import", str(tmp_path / "none.xlsx"), "--out", str(tmp_path / "o"),
                   env=_env(), cwd=tmp_path)
     assert missing.returncode == 2 and "no such file" in missing.stderr
