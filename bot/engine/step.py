@@ -54,6 +54,7 @@ ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+_NOT_ASKED = frozenset({QuestionKind.NOTE, QuestionKind.CALCULATE})  # said, or computed
 MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
 
 
@@ -294,7 +295,8 @@ class _Turn:
             options = tuple(o for o, c in zip(options, question.choices, strict=False)
                             if logic.choice_allowed(self.flow, question, c.data, self.state,
                                                     self.now)) + options[len(question.choices):]
-        options = logic.with_default(question, options)
+        if question.default is not None:
+            options = logic.with_default(question, options)
         pending = self.state.pending
         if not pending:
             return options
@@ -304,7 +306,7 @@ class _Turn:
     def ask_question(self, question: Question, refresh: bool = False) -> None:
         token = self.state.token if refresh else self.next_token()
         options = self.choice_options(question)
-        if question.hint and not refresh:
+        if question.hint is not None and not refresh:
             self.say(self.flow_text(f"{question.context_id}.hint", question.hint))
         self.emit(Ask(token, self.question_text(question), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
@@ -314,6 +316,8 @@ class _Turn:
         if question.generated:
             return msg.ADD_ANOTHER
         text = self.flow_text(question.context_id, question.text)
+        if "${" not in question.text:
+            return text
         return logic.with_answers(text, question.text, self.flow, self.state)
 
     def reprompt(self, text: Text) -> None:
@@ -412,11 +416,12 @@ class _Turn:
     # -- answers -------------------------------------------------------------------------
     def store(self, question: Question, value: ChoiceAnswer | TextAnswer | NumberAnswer
               | MediaAnswer) -> None:
-        problem = logic.rejection(self.flow, question, self.state, self.now, value,
-                                  question.context_id)
-        if problem is not None:
-            self.reprompt(problem)
-            return
+        if question.constraint is not None:
+            problem = logic.rejection(self.flow, question, self.state, self.now, value,
+                                      question.context_id)
+            if problem is not None:
+                self.reprompt(problem)
+                return
         self.emit(StoreAnswer(question.id, value, self.language, self.flow.id, self.flow.version))
         if isinstance(value, ChoiceAnswer):
             labels = tuple(o.label for o in self.memo.options(question)
@@ -427,7 +432,8 @@ class _Turn:
                 self.state = self.state.evolve(remembered=remembered)
         else:
             self.emit(Settle(self.state.token, ()))
-            self.state = logic.remember(self.flow, self.state, question, value)
+            if question.id in self.flow.condition_sources:
+                self.state = logic.remember(self.flow, self.state, question, value)
         if question.when:
             self.count_once(THEME_ANSWERED)
         self.advance()
@@ -452,7 +458,7 @@ class _Turn:
         history = (*self.state.history, current) if record and current else self.state.history
         start = self.flow.index(current) + 1 if current else 0
         upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
-        while upcoming is not None and not upcoming.kind.is_asked:
+        while upcoming is not None and upcoming.kind in _NOT_ASKED:
             self.announce_section(upcoming)
             self.pass_by(upcoming)  # a note is said, a calculation stored
             start = self.flow.index(upcoming.id) + 1
@@ -490,7 +496,8 @@ class _Turn:
     def shown(self, question: Question) -> bool:
         """Whether the question's conditions hold (most questions have none)."""
         return (not question.when or all(c.holds(self.state.remembered) for c in question.when)
-                ) and logic.relevant(self.flow, question, self.state, self.now)
+                ) and (not question.relevant
+                       or logic.relevant(self.flow, question, self.state, self.now))
 
     def finish(self) -> None:
         self.say(self.flow_text("closing", self.flow.closing))
