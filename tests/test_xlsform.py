@@ -234,7 +234,7 @@ def test_three_language_form_in_the_terminal_chat_exports_under_its_names(
         "34", "1",  # Lebanon
         "3",  # Doha is filtered out: only Beirut and Tripoli are offered
         "2",  # Tripoli
-        "1 3",  # unpaid wages and other (the terminal takes all numbers at once)
+        "1 3 4",  # unpaid wages and other, then Done
         "Rien de plus",  # problems_other (or_other)
         "2,5",  # months unpaid (decimal, comma)
         "2024-02-30", "03/02/2024",  # not a date, then a date
