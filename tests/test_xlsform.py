@@ -44,6 +44,7 @@ def test_import_takes_every_supported_type_and_says_so(tmp_path: Path) -> None:
     assert "took 1 × acknowledge, 1 × audio, 1 × calculate, 1 × date, 1 × decimal" in \
         result.stdout
     assert "languages: en, ar, fr (texts in en)" in result.stdout
+    assert "warning: fr: 1 text(s) not translated, shown in en" in result.stdout  # or_other
     assert f"FLOW_FILE={out / 'flow.toml'}" in result.stdout
     flow = load_questionnaire(out / "flow.toml")
     assert flow.format == 2 and flow.id == "domestic_work_2026" and flow.version == "2026-12"
@@ -159,6 +160,8 @@ def test_location_only_when_allowed_and_then_asked_in_words(tmp_path: Path) -> N
                  env=_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "left out: row 2 'place' (geopoint): asked as a place in words" in result.stdout
+    assert "warning: row 2 'place': asking where someone lives or works can identify them" \
+        in result.stdout
     assert load_questionnaire(out / "flow.toml").question("place").kind is QuestionKind.TEXT
 
 

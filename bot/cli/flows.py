@@ -87,6 +87,13 @@ def import_form(args: argparse.Namespace) -> int:
     for note in imported.left_out:
         print(f"  left out: {note}")
     print(f"  languages: {', '.join(imported.languages)} (texts in {imported.source_language})")
+    for language in imported.languages[1:]:
+        missing = imported.missing(language)
+        if missing:
+            print(f"  warning: {language}: {missing} text(s) not translated, shown in "
+                  f"{imported.source_language}")
+    for warning in imported.warnings:
+        print(f"  warning: {warning}")
     print(f"ok: {written.flow}: questionnaire '{flow.id}' version {flow.version}, "
           f"{len(flow.sections)} sections, {len(flow.questions)} items")
     print("To use it, set:")

@@ -89,6 +89,11 @@ class Imported:
     sources: dict[str, str]  # catalog context item -> the text in the flow file
     took: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # pyxform's, missing translations
+
+    def missing(self, language: str) -> int:
+        """How many texts this language lacks (they are shown in the source language)."""
+        return sum(1 for item in self.sources if item not in self.texts.get(language, {}))
 
 
 def _rows(path: Path) -> dict[str, Any]:
@@ -104,6 +109,7 @@ class _Importer:
         self.refusals: list[Refusal] = []
         self.took: list[str] = []
         self.left_out: list[str] = []
+        self.warnings: list[str] = []
         self.rows: dict[str, int] = {}
         self.texts: dict[str, dict[str, str]] = {}
         self.source_language = "en"
@@ -311,6 +317,9 @@ class _Importer:
             ours = "text"
             self.left_out.append(f"row {row} '{name}' ({kind}): asked as a place in words, "
                                  "no GPS position is recorded")
+            self.warnings.append(f"row {row} '{name}': asking where someone lives or works can "
+                                 "identify them; ask for a region rather than a place if you "
+                                 "can")
         elif kind not in KINDS:
             self.refuse(row, f"type '{kind}' is not supported in a chat; change or delete "
                              "this row")
@@ -449,7 +458,7 @@ class _Importer:
         if self.refusals:
             raise FormRefused(self.refusals)
         try:
-            form = parse_file_to_json(str(self.path), warnings=[])
+            form = parse_file_to_json(str(self.path), warnings=self.warnings)
         except PyXFormError as exc:
             message = re.sub(r"^\[row : \d+\]\s*", "", str(exc))
             raise FormRefused([Refusal(SURVEY, _row_of(str(exc)), message)]) from None
@@ -468,7 +477,7 @@ class _Importer:
         ordered = (self.source_language,
                    *sorted(c for c in self.texts if c != self.source_language))
         return Imported(doc, self.source_language, ordered, self.texts, self.sources,
-                        self.summary(), self.left_out)
+                        self.summary(), self.left_out, self.warnings)
 
     def languages_of(self, form: Mapping[str, Any]) -> list[str]:
         found: set[str] = set()
