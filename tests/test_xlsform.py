@@ -283,6 +283,11 @@ def test_three_language_form_in_the_terminal_chat_exports_under_its_names(
         header = next(csv.reader(handle))
     assert {"Age.Years", "country", "city", "problems", "months_unpaid",
             "employer_sector", "employer_sector[2]"} <= set(header)
+    assert "weeks_note" not in header  # a note is said, never answered
+    report = cli("report", "--db", str(db), "--key", str(home / "team.key"), "--out",
+                 str(home / "report"), "--flow", str(out / "flow.toml"), env=env, cwd=home,
+                 stdin=PASSPHRASE + "\n")
+    assert report.returncode == 0, report.stderr
 
 
 def test_an_imported_form_round_trips_too(tmp_path: Path) -> None:
