@@ -56,6 +56,7 @@ async def test_an_imported_form_in_arabic_on_telegram(
         assert "الدوحة" not in bot.buttons(person.id)  # the cascade: Qatar's cities are out
         await bot.press(person, "بيروت")
         assert "اختر كل ما ينطبق." in bot.texts(person.id)  # the hint
+        assert "غير ذلك" in bot.buttons(person.id)  # or_other's "Other", in Arabic
         await bot.press(person, "أجور غير مدفوعة")
         await press_exactly(bot, person, interface(msg.DONE_BUTTON))
         assert "الأجور" in bot.texts(person.id)  # the wages group, relevant now

@@ -9,6 +9,7 @@ the engine: the result is an ordinary flow file and gettext catalogs.
 from __future__ import annotations
 
 import csv
+import gettext
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import parse_file_to_json
 from pyxform.xls2json_backends import xls_to_dict, xlsx_to_dict
 
+from bot.engine.text import N_
 from bot.flow.expr import Binary, Call, ExprError, Literal, Ref, parse
 from bot.flow.loader import CHOICE_NAME_PATTERN, FLOW_ID_PATTERN, FORMAT, NAME_PATTERN
 from bot.xlsform.languages import language_code
@@ -51,11 +53,16 @@ KINDS = {
 }
 SPECIAL_NOTES = ("welcome", "closing", "safety_note")
 SHIPPED_FLOW = Path(__file__).resolve().parent.parent / "flows" / "default.toml"
+SHIPPED_LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
 DEFAULT_TEXTS = {
     "closing": "Thank you. Your answers have been saved.",
     # the shipped questionnaire's safety note fits any form, and is translated already
     "safety_note": tomllib.loads(SHIPPED_FLOW.read_text(encoding="utf-8"))["safety_note"],
 }
+# What pyxform writes for `or_other`, in English only; the bot words it itself, translated.
+PYXFORM_OTHER, PYXFORM_SPECIFY = "Other", "Specify other."
+OTHER_CHOICE = N_("Other")
+OTHER_QUESTION = N_("Please say what it is.")
 TRUE_WORDS = {"yes", "true", "true()", "1"}
 FALSE_WORDS = {"", "no", "false", "false()", "0"}
 
@@ -471,6 +478,7 @@ class _Importer:
             self.default_language if self.default_language in languages else
             (languages[0] if languages else "en"))
         self.walk(form.get("children", []), None, None, False)
+        self.word_or_other(languages)
         doc = self.document(form, settings)
         if self.refusals:
             raise FormRefused(self.refusals, self.summary())
@@ -478,6 +486,27 @@ class _Importer:
                    *sorted(c for c in self.texts if c != self.source_language))
         return Imported(doc, self.source_language, ordered, self.texts, self.sources,
                         self.summary(), self.left_out, self.warnings)
+
+    def word_or_other(self, languages: list[str]) -> None:
+        """`or_other`'s English-only "Other" and "Specify other." in every language of the
+        form, from the bot's own catalogs."""
+        questions = {q["id"]: q for s in self.sections for q in s["questions"]}
+        for context, source in list(self.sources.items()):
+            if source == PYXFORM_SPECIFY and context in questions:
+                questions[context]["text"] = self.sources[context] = OTHER_QUESTION.msgid
+                wording = OTHER_QUESTION
+            elif source == PYXFORM_OTHER and context.endswith(".other"):
+                wording = OTHER_CHOICE
+            else:
+                continue
+            for language in languages:
+                own = self.texts.get(language, {}).get(context)
+                if own in (None, PYXFORM_OTHER, PYXFORM_SPECIFY):
+                    translated = shipped_translation(wording.msgid, language)
+                    if translated:
+                        self.texts.setdefault(language, {})[context] = translated
+                    else:
+                        self.texts.get(language, {}).pop(context, None)
 
     def languages_of(self, form: Mapping[str, Any]) -> list[str]:
         found: set[str] = set()
@@ -546,3 +575,11 @@ def _row_of(message: str) -> int:
 def read_form(path: Path, allow_location: bool = False) -> Imported:
     """The form as a flow document and texts, or FormRefused listing every problem."""
     return _Importer(path, allow_location).run()
+
+
+def shipped_translation(msgid: str, language: str) -> str | None:
+    """An interface sentence in the bot's own catalog for `language`, if translated."""
+    catalog = gettext.translation("messages", localedir=SHIPPED_LOCALES, languages=[language],
+                                  fallback=True)
+    translated = catalog.gettext(msgid)
+    return translated if translated != msgid else None
