@@ -26,8 +26,10 @@ def language_code(name: str) -> str | None:
 
 def language_label(code: str) -> str:
     """`fr` -> `French (fr)`, as XLSForm columns name a language."""
-    try:
-        english = Locale.parse(code).get_display_name("en") or code
-    except (ValueError, LookupError):
-        english = code
+    english = Locale("en").languages.get(code)
+    if english is None:
+        try:
+            english = Locale.parse(code).get_display_name("en") or code
+        except (ValueError, LookupError):
+            english = code
     return f"{english} ({code})"
