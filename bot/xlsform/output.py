@@ -76,7 +76,7 @@ def write_import(imported: Imported, out: Path, form_name: str,
 
 def _shipped_safety_notes(imported: Imported) -> dict[str, str]:
     """The shipped safety note's translations, for a form that brings none of its own."""
-    from bot.xlsform.reader import DEFAULT_TEXTS
+    from bot.xlsform.rules import DEFAULT_TEXTS
 
     if imported.doc.get("safety_note") != DEFAULT_TEXTS["safety_note"]:
         return {}

@@ -9,9 +9,7 @@ the engine: the result is an ordinary flow file and gettext catalogs.
 from __future__ import annotations
 
 import csv
-import gettext
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,71 +19,34 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import parse_file_to_json
 from pyxform.xls2json_backends import xls_to_dict, xlsx_to_dict
 
-from bot.engine.text import N_
-from bot.flow.expr import Binary, Call, ExprError, Literal, Ref, parse
+from bot.flow.expr import ExprError, parse
 from bot.flow.loader import CHOICE_NAME_PATTERN, FLOW_ID_PATTERN, FORMAT, NAME_PATTERN
+from bot.xlsform.conditions import as_condition
 from bot.xlsform.languages import language_code
+from bot.xlsform.rules import (
+    CANNOT_CHAT,
+    CHOICES,
+    DEFAULT_TEXTS,
+    FALSE_WORDS,
+    IDENTIFYING,
+    KINDS,
+    LOCATION,
+    METADATA,
+    OTHER_CHOICE,
+    OTHER_QUESTION,
+    PYXFORM_OTHER,
+    PYXFORM_SPECIFY,
+    SETTINGS,
+    SPECIAL_NOTES,
+    SURVEY,
+    TRUE_WORDS,
+    FormRefused,
+    Refusal,
+    row_of,
+    shipped_translation,
+)
 
-SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
-# Types that identify the person or their device: never collected.
-IDENTIFYING = {
-    "deviceid": "the device's id", "phonenumber": "the phone number",
-    "subscriberid": "the SIM subscriber id", "simserial": "the SIM serial number",
-    "email": "the person's e-mail address", "username": "the person's user name",
-    "start-geopoint": "where the person is", "background-audio": "a recording made in secret",
-    "audit": "a log of the person's device activity",
-}
-LOCATION = {"geopoint", "geotrace", "geoshape"}
-CANNOT_CHAT = {
-    "barcode": "a chat cannot scan barcodes", "video": "videos are not taken (too large and "
-    "they show faces)", "file": "files are not taken", "xml-external": "external data is not "
-    "read", "csv-external": "external data is not read", "rank": "ranking cannot be asked in a "
-    "chat", "hidden": "hidden values are not supported", "select_one_from_file .xml":
-    "use a CSV file", "begin_rank": "ranking cannot be asked in a chat",
-}
-METADATA = {"start", "end", "today"}  # timestamps of the visit: left out, nothing asked
-KINDS = {
-    "text": "text", "integer": "number", "decimal": "decimal", "date": "date", "note": "note",
-    "acknowledge": "acknowledge", "trigger": "acknowledge", "calculate": "calculate",
-    "select one": "single", "select all that apply": "multi", "audio": "media",
-    "image": "media", "photo": "media", "range": "number", "select one from file": "single",
-    "select all that apply from file": "multi",
-}
-SPECIAL_NOTES = ("welcome", "closing", "safety_note")
-SHIPPED_FLOW = Path(__file__).resolve().parent.parent / "flows" / "default.toml"
-SHIPPED_LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
-DEFAULT_TEXTS = {
-    "closing": "Thank you. Your answers have been saved.",
-    # the shipped questionnaire's safety note fits any form, and is translated already
-    "safety_note": tomllib.loads(SHIPPED_FLOW.read_text(encoding="utf-8"))["safety_note"],
-}
-# What pyxform writes for `or_other`, in English only; the bot words it itself, translated.
-PYXFORM_OTHER, PYXFORM_SPECIFY = "Other", "Specify other."
-OTHER_CHOICE = N_("Other")
-OTHER_QUESTION = N_("Please say what it is.")
-TRUE_WORDS = {"yes", "true", "true()", "1"}
-FALSE_WORDS = {"", "no", "false", "false()", "0"}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    sheet: str
-    row: int  # 0 when it concerns the whole sheet or file
-    problem: str  # what is wrong, and what to change
-
-    def __str__(self) -> str:
-        where = f"{self.sheet} sheet, row {self.row}" if self.row else f"{self.sheet}"
-        return f"{where}: {self.problem}"
-
-
-class FormRefused(Exception):
-    """The form cannot be used as it is; every refusal says where and what to change."""
-
-    def __init__(self, refusals: list[Refusal], took: list[str] | None = None) -> None:
-        super().__init__("; ".join(str(r) for r in refusals))
-        self.refusals = refusals
-        self.took = took or []
-
+__all__ = ["FormRefused", "Imported", "Refusal", "read_form"]
 
 @dataclass
 class Imported:
@@ -174,38 +135,7 @@ class _Importer:
         return text
 
     def condition(self, relevant: str | None) -> dict[str, Any] | None:
-        """`selected(${q}, 'v') or …` / `${q} = 'v' or …` as a `when` (as our own export
-        writes it), so a flow survives the round trip unchanged."""
-        if relevant is None:
-            return None
-        try:
-            tree = parse(relevant).tree
-        except ExprError:
-            return None
-        terms: list[Any] = []
-        while isinstance(tree, Binary) and tree.op == "or":
-            terms.insert(0, tree.right)
-            tree = tree.left
-        terms.insert(0, tree)
-        questions, values, ops = set(), [], set()
-        for term in terms:
-            match term:
-                case Call("selected", (Ref(name), Literal(str() as value))):
-                    ops.add("includes")
-                case Binary("=", Ref(name), Literal(str() as value)):
-                    ops.add("equals")
-                case _:
-                    return None
-            questions.add(name)
-            values.append(value)
-        if len(questions) != 1 or len(ops) != 1:
-            return None
-        (question,) = questions
-        (op,) = ops
-        expected = "multi" if op == "includes" else "single"
-        if self.kinds.get(question) != expected:
-            return None
-        return {"question": question, op: values[0] if len(values) == 1 else values}
+        return as_condition(relevant, self.kinds)
 
     # -- the survey ----------------------------------------------------------------------
     def prescan(self, survey: list[dict[str, Any]]) -> None:
@@ -468,7 +398,7 @@ class _Importer:
             form = parse_file_to_json(str(self.path), warnings=self.warnings)
         except PyXFormError as exc:
             message = re.sub(r"^\[row : \d+\]\s*", "", str(exc))
-            raise FormRefused([Refusal(SURVEY, _row_of(str(exc)), message)]) from None
+            raise FormRefused([Refusal(SURVEY, row_of(str(exc)), message)]) from None
         settings = (sheets.get(SETTINGS) or [{}])[0]
         default_name = form.get("default_language") or "default"
         if default_name != "default":
@@ -567,19 +497,7 @@ def _and(first: str | None, second: str | None) -> str | None:
     return first or second
 
 
-def _row_of(message: str) -> int:
-    match = re.search(r"\[row : (\d+)\]", message)
-    return int(match[1]) if match else 0
-
-
 def read_form(path: Path, allow_location: bool = False) -> Imported:
     """The form as a flow document and texts, or FormRefused listing every problem."""
     return _Importer(path, allow_location).run()
 
-
-def shipped_translation(msgid: str, language: str) -> str | None:
-    """An interface sentence in the bot's own catalog for `language`, if translated."""
-    catalog = gettext.translation("messages", localedir=SHIPPED_LOCALES, languages=[language],
-                                  fallback=True)
-    translated = catalog.gettext(msgid)
-    return translated if translated != msgid else None
