@@ -558,7 +558,10 @@ class _Turn:
             self.number(question, raw)
         elif question.kind not in (QuestionKind.TEXT, QuestionKind.TESTIMONY):
             reply = logic.typed_answer(question, raw)
-            self.say(reply) if isinstance(reply, Text) else self.store(question, reply)
+            if isinstance(reply, Text):
+                self.say(reply)  # what to send instead
+            else:
+                self.store(question, reply)
         else:
             text = clean_text(raw)
             if not text:
