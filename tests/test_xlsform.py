@@ -167,12 +167,14 @@ def test_location_only_when_allowed_and_then_asked_in_words(tmp_path: Path) -> N
 
 def test_metadata_is_left_out_and_consent_file_copied(tmp_path: Path) -> None:
     survey = [{"type": "start", "name": "started"}, {"type": "today", "name": "day"},
-              {"type": "text", "name": "t", "label": "T"}]
+              {"type": "text", "name": "t",
+               "label": '<span style="color:red">Where</span> do you work?<br>Region only.'}]
     form = write_form(tmp_path / "f.xlsx", survey)
     out = imported(tmp_path, form, "--consent", str(DEFAULT_FLOWS / "consent.toml"))
     assert load_consent(out / "consent.toml").id == "consent"
     flow = load_questionnaire(out / "flow.toml")
     assert [q.id for q in flow.questions] == ["t"]
+    assert flow.question("t").text == "Where do you work?\nRegion only."  # styling taken out
 
 
 def test_range_select_from_csv_and_plain_language_names(tmp_path: Path) -> None:

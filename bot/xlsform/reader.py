@@ -107,7 +107,7 @@ class _Importer:
                 self.refuse(row, f"column '{column}::{name}': unknown language; name it as "
                                  "'Language (code)', for example 'French (fr)'")
                 continue
-            found[code] = text.strip()
+            found[code] = _plain(text)
         return found
 
     def text(self, context: str, value: Any, row: int, column: str) -> str | None:
@@ -489,6 +489,15 @@ class _Importer:
 
     def summary(self) -> list[str]:
         return [f"{count} × {kind}" for kind, count in sorted(self.counts.items())]
+
+
+# ODK styles labels with a little HTML; a chat shows plain text, so it is taken out.
+_SPAN = re.compile(r"</?(?:span|font|b|i|u|strong|em)\b[^>]*>", re.IGNORECASE)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    return _SPAN.sub("", _BREAK.sub("\n", text)).strip()
 
 
 def _and(first: str | None, second: str | None) -> str | None:
