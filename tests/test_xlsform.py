@@ -168,9 +168,11 @@ def test_location_only_when_allowed_and_then_asked_in_words(tmp_path: Path) -> N
 def test_metadata_is_left_out_and_consent_file_copied(tmp_path: Path) -> None:
     survey = [{"type": "start", "name": "started"}, {"type": "today", "name": "day"},
               {"type": "text", "name": "t",
-               "label": '<span style="color:red">Where</span> do you work?<br>Region only.'}]
+               "label": '<span style="color:red">Where</span> do you work?<br>Region only.',
+               "media::image": "map.png"}]
     form = write_form(tmp_path / "f.xlsx", survey)
     out = imported(tmp_path, form, "--consent", str(DEFAULT_FLOWS / "consent.toml"))
+    assert (out / "consent.toml").is_file()
     assert load_consent(out / "consent.toml").id == "consent"
     flow = load_questionnaire(out / "flow.toml")
     assert [q.id for q in flow.questions] == ["t"]

@@ -268,6 +268,9 @@ class _Importer:
                              "-, starting with a letter")
             return None
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        if child.get("media"):
+            self.left_out.append(f"row {row} '{name}': its picture, audio or video is not "
+                                 "shown (a chat sends the text only)")
         if control.get("appearance") == "testimony" and ours == "text":
             ours = "testimony"
         question: dict[str, Any] = {"id": name, "kind": ours}
