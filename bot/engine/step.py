@@ -320,8 +320,6 @@ class _Turn:
 
     def ask_question(self, question: Question, refresh: bool = False) -> None:
         options = self.choice_options(question)
-        if question.hint is not None and not refresh:
-            self.say(self.flow_text(f"{question.context_id}.hint", question.hint))
         self.emit(Ask(self.state.token, self.question_text(question), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
                       question_id=question.id, refresh=refresh))
@@ -495,6 +493,8 @@ class _Turn:
             return
         self.announce_section(upcoming)
         self.new_question()
+        if upcoming.hint is not None:  # once, when the question comes up
+            self.say(self.flow_text(f"{upcoming.context_id}.hint", upcoming.hint))
         self.ask_question(upcoming)
 
     def announce_section(self, upcoming: Question) -> None:
