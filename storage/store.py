@@ -506,9 +506,10 @@ class Store:
         """Checkpoint and truncate the WAL, with the transaction lock held. Until it
         succeeds, old page images (an erased answer, an ended session's state) are still in
         the -wal file: a reader holding an old snapshot blocks it, so it is retried."""
-        if await db.checkpoint(self._conn):
-            self._wal_dirty = False
-            return True
+        with contextlib.suppress(sqlite3.Error):  # busy beyond the timeout: retried below
+            if await db.checkpoint(self._conn):
+                self._wal_dirty = False
+                return True
         self.checkpoint_failures += 1
         self._wal_dirty = True
         if self._checkpoint_task is None or self._checkpoint_task.done():
@@ -531,9 +532,12 @@ class Store:
             async with self._tx_lock:
                 if self._closed or not self._wal_dirty:
                     return
-                if await db.checkpoint(self._conn):
-                    self._wal_dirty = False
-                    return
+                try:
+                    if await db.checkpoint(self._conn):
+                        self._wal_dirty = False
+                        return
+                except sqlite3.Error:  # busy beyond the timeout: try again later
+                    pass
             self.checkpoint_failures += 1
             delay = min(delay * 2, CHECKPOINT_MAX_DELAY)
 
