@@ -52,6 +52,7 @@ class Settings:
     bot_username: str
     field_worker_ids: tuple[str, ...]
     db_max_mb: int
+    clean_chat: bool = True
 
     @property
     def database_path(self) -> Path:
@@ -141,6 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
         db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
+        clean_chat=_flag(get("CLEAN_CHAT", "1"), "CLEAN_CHAT"),
     )
 
 

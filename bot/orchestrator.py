@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from bot import outbound as out
 from bot.engine import (
@@ -132,13 +133,16 @@ class Orchestrator:
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
-                     fetch_media: MediaFetcher | None = None) -> list[out.Outbound]:
+                     fetch_media: MediaFetcher | None = None,
+                     wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+        """`wording`: texts this channel says differently (what /exit can do there)."""
         respondent = self.keys.pseudonym(channel, user_id)
         lock = self._locks.get(respondent)
         if lock is None:
             lock = self._locks[respondent] = asyncio.Lock()
         async with lock:
-            return await self._handle(respondent, event, event_id, language_hint, fetch_media)
+            return await self._handle(respondent, event, event_id, language_hint, fetch_media,
+                                      wording or {})
 
     async def peek(self, channel: str, user_id: str) -> SessionState:
         """The person's working state, read-only: for a channel's own decisions (whether a
@@ -146,8 +150,8 @@ class Orchestrator:
         return (await self._load(self.keys.pseudonym(channel, user_id), None)).state
 
     async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
-                      language_hint: str | None,
-                      fetch_media: MediaFetcher | None) -> list[out.Outbound]:
+                      language_hint: str | None, fetch_media: MediaFetcher | None,
+                      wording: Mapping[Text, Text]) -> list[out.Outbound]:
         session = await self._load(respondent, language_hint)
         now = self.clock()
         if event_id is not None and event_id in session.seen:
@@ -182,7 +186,7 @@ class Orchestrator:
         for action in actions:
             if isinstance(action, StoreAnswer):
                 log.info("answer_stored question=%s", action.question_id)
-        return self._deliver(actions, language)
+        return self._deliver(actions, language, wording)
 
     async def expire_idle(self, idle_for: timedelta) -> int:
         """Close sessions left unfinished for `idle_for`: in memory and in the database.
@@ -291,30 +295,44 @@ class Orchestrator:
                        "mime_type": value.media.mime_type, "duration": value.media.duration}
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body)
 
-    def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
+    def _deliver(self, actions: tuple[Action, ...], language: str,
+                 wording: Mapping[Text, Text]) -> list[out.Outbound]:
         render = self._render
         delivered: list[out.Outbound] = []
         for action in actions:
-            if isinstance(action, Say):
-                delivered.append(out.Message(render(action.text, language)))
-            elif isinstance(action, Ask):
-                delivered.append(out.Prompt(
-                    token=action.token,
-                    text=render(action.text, language),
-                    buttons=self._render_buttons(action.options, language),
-                    multi=action.multi,
-                    skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
-                    refresh=action.refresh,
-                ))
-            elif isinstance(action, Notice):
-                delivered.append(out.Toast(render(action.text, language)))
-            elif isinstance(action, Settle):
-                delivered.append(out.Answered(
-                    action.token, ", ".join(render(t, language) for t in action.answer)))
-            elif isinstance(action, WipeChat):
-                delivered.append(out.WipeChat())
-            elif isinstance(action, EndSession):
-                delivered.append(out.SessionEnded())
+            match action:
+                case Say():
+                    said = wording.get(action.text, action.text) if wording else action.text
+                    delivered.append(out.Message(render(said, language)))
+                case Ask():
+                    delivered.append(out.Prompt(
+                        token=action.token,
+                        text=render(action.text, language),
+                        buttons=self._render_buttons(action.options, language),
+                        multi=action.multi,
+                        skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
+                        refresh=action.refresh,
+                    ))
+                case Notice():
+                    delivered.append(out.Toast(render(action.text, language)))
+                case Settle():
+                    delivered.append(out.Answered(
+                        action.token, ", ".join(render(t, language) for t in action.answer)))
+                case WipeChat():
+                    delivered.append(out.WipeChat())
+                case EndSession():
+                    delivered.append(out.SessionEnded())
+                case StoreAnswer(value=TextAnswer()):
+                    delivered.append(out.AnswerKept("text"))
+                case StoreAnswer(value=NumberAnswer()):
+                    delivered.append(out.AnswerKept("number"))
+                case StoreAnswer(value=MediaAnswer()):
+                    delivered.append(out.AnswerKept("media"))
+                case (StoreAnswer() | DropAnswer() | RecordConsent() | Count() | Completed()
+                      | Erase()):
+                    pass  # storage's business, done before anything is delivered
+                case _:
+                    assert_never(action)
         return delivered
 
     def _render_buttons(self, options: tuple[Option, ...], language: str

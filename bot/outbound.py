@@ -52,4 +52,12 @@ class SessionEnded:
     """The session is over: forget anything kept for it (e.g. message ids)."""
 
 
-Outbound = Message | Prompt | Toast | Answered | WipeChat | SessionEnded
+@dataclass(frozen=True)
+class AnswerKept:
+    """The person's last message was a written, spoken or photographed answer, and it is
+    sealed and committed: a channel that cleans as it goes may now remove it from the chat."""
+
+    kind: str  # "text", "number" or "media"
+
+
+Outbound = Message | Prompt | Toast | Answered | WipeChat | SessionEnded | AnswerKept

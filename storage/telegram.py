@@ -1,13 +1,14 @@
-"""The Telegram channel's bookkeeping: updates already handled, and message ids /exit may delete.
+"""A channel's bookkeeping: updates already handled, and message ids /exit may delete.
 
-- Processed updates are kept as keyed tags (`ServerKeys.tag`), never as raw ids, for a day:
-  Telegram redelivers an unacknowledged update for at most 24 hours. They are loaded into
+- Processed updates (Telegram's update ids, WhatsApp's message ids) are kept as keyed tags
+  (`ServerKeys.tag`), never as raw ids, for a day: Telegram redelivers an unacknowledged
+  update for at most 24 hours, and Meta retries a webhook for less. They are loaded into
   memory at start-up, so checking an update costs no database round trip.
 - Message ids are mirrored here only for people who consented: the foreign key to
   `respondents` makes an earlier insert impossible, so nothing is stored before consent; ids
   given before consent wait in memory until the respondent row exists. They are deleted when
   the session ends, erased with the respondent (ON DELETE CASCADE) and pruned after 48 hours,
-  when Telegram no longer lets a bot delete them anyway.
+  when Telegram no longer lets a bot delete them anyway. Ids are strings on every platform.
 
 Writes are grouped: a background task commits whatever queued up every `flush_interval`
 seconds in one transaction on the store's connection (so it never competes with the store's
@@ -35,16 +36,18 @@ UPDATE_MEMORY = timedelta(hours=25)  # Telegram keeps an unconfirmed update for 
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete private-chat messages for 48 hours
 PRUNE_EVERY = timedelta(hours=1)
 
-TrackedId = tuple[int, datetime]
+TrackedId = tuple[str, datetime]
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-class TelegramLedger:
-    def __init__(self, store: Store, keys: ServerKeys, flush_interval: float = 0.05) -> None:
+class ChannelLedger:
+    def __init__(self, store: Store, keys: ServerKeys, flush_interval: float = 0.05, *,
+                 channel: str = "telegram") -> None:
         self._store = store
+        self._kind = f"{channel}-update"
         self._keys = keys
         self._flush_interval = flush_interval
         self._seen: dict[bytes, datetime] = {}  # tag -> when first seen (insertion ordered)
@@ -65,7 +68,7 @@ class TelegramLedger:
         ) as cursor:
             async for tag, seen_at in cursor:
                 self._seen[bytes(tag)] = datetime.fromisoformat(seen_at)
-        self._task = asyncio.create_task(self._flush_loop(), name="telegram-ledger")
+        self._task = asyncio.create_task(self._flush_loop(), name=f"{self._kind}-ledger")
 
     async def close(self) -> None:
         self._closing = True
@@ -75,10 +78,10 @@ class TelegramLedger:
         await self.flush()
 
     # -- updates ---------------------------------------------------------------------------
-    def claim(self, update_id: int, now: datetime) -> bytes | None:
+    def claim(self, update_id: str, now: datetime) -> bytes | None:
         """The update's tag the first time it is seen (from then on it counts as seen, also
         while in flight); None for an update seen before."""
-        tag = self._keys.tag("telegram-update", str(update_id))
+        tag = self._keys.tag(self._kind, update_id)
         if tag in self._seen:
             return None
         self._seen[tag] = now
@@ -109,7 +112,7 @@ class TelegramLedger:
             "WHERE respondent_id = ? AND sent_at > ? ORDER BY message_id",
             (respondent, horizon),
         ) as cursor:
-            return [(int(mid), datetime.fromisoformat(at)) async for mid, at in cursor]
+            return [(str(mid), datetime.fromisoformat(at)) async for mid, at in cursor]
 
     # -- writing ---------------------------------------------------------------------------
     async def _flush_loop(self) -> None:

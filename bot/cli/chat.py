@@ -10,8 +10,7 @@ import os
 
 from bot.cli.common import Subparsers, settings
 from bot.config import Settings
-from bot.retention import retention
-from bot.runtime import build
+from bot.runtime import build, running
 
 
 def register(commands: Subparsers) -> None:
@@ -41,7 +40,7 @@ async def _chat(config: Settings, user: str) -> int:
 
     orchestrator = await build(config)
     try:
-        async with retention(orchestrator, config.session_ttl_hours):
+        async with running(config, orchestrator, []):
             await TerminalChat(orchestrator, user=user).run()
     finally:
         await orchestrator.store.close()

@@ -9,19 +9,14 @@ choice ids are. Anything that does not parse is forged or damaged and is ignored
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from bot.channels.common.inbound import Press
 
 MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data
 QUESTION_REF = r"[A-Za-z0-9_-]{1,24}\.[0-9]{1,9}"  # the engine's "{sid}.{seq}"
 CALLBACK = re.compile(rf"({QUESTION_REF}):([0-9]{{1,2}})")
 # Telegram's deep-link payload alphabet and length (t.me/<bot>?start=<code>).
 CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-@dataclass(frozen=True)
-class Press:
-    token: str
-    position: int
 
 
 def encode_callback(token: str, position: int) -> str:
