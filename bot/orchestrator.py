@@ -312,6 +312,7 @@ class Orchestrator:
                         multi=action.multi,
                         skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
                         refresh=action.refresh,
+                        language=language,
                     ))
                 case Notice():
                     delivered.append(out.Toast(render(action.text, language)))
@@ -345,7 +346,8 @@ class Orchestrator:
             if len(self._buttons) >= RENDERED_KEPT:
                 self._buttons.clear()
             buttons = self._buttons[key] = tuple(
-                out.Button(o.key, self._render(o.label, language), o.selected) for o in options)
+                out.Button(o.key, self._render(o.label, language), o.selected,
+                           self.translator.short(o.label, language)) for o in options)
         return buttons
 
     def _render(self, text: Text, language: str) -> str:

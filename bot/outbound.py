@@ -10,6 +10,7 @@ class Button:
     key: str
     label: str
     selected: bool = False
+    short: str | None = None  # the catalog's short form, for platforms with tight limits
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Prompt:
     multi: bool = False
     skip_label: str | None = None  # set when the question may be skipped
     refresh: bool = False
+    language: str = ""  # what it is written in (for a channel's own words around it)
 
 
 @dataclass(frozen=True)

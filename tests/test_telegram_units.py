@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 
 from bot import outbound as out
-from bot.channels.common.flood import FloodLimits, TokenBucket
-from bot.channels.common.inbound import Ignored, Said
-from bot.channels.common.media import PhotoError, strip_photo
-from bot.channels.telegram.codec import (
+from bot.channels.common.codec import (
     MAX_CALLBACK_BYTES,
     decode_callback,
     encode_callback,
 )
+from bot.channels.common.flood import FloodLimits, TokenBucket
+from bot.channels.common.inbound import Ignored, Said
+from bot.channels.common.media import PhotoError, strip_photo
 from bot.channels.telegram.inbound import NotPrivate, read_update
 from bot.channels.telegram.render import (
     MAX_TEXT,

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.cli.common import Subparsers, UserError, settings
 from bot.config import Settings
 from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
-from bot.links.qr import link_url, qr_png, qr_svg
+from bot.links.qr import link_url, qr_png, qr_svg, whatsapp_url
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
 
@@ -31,6 +31,8 @@ def register(commands: Subparsers) -> None:
                         help="last day the link counts for this campaign")
     create.add_argument("--out-dir", type=Path, help="where to write the QR files "
                         "(default: DATA_DIR/links)")
+    create.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram",
+                        help="a t.me link (default) or a wa.me link with the code typed in")
     create.set_defaults(handler=create_link)
     listing = sub.add_parser("list", help="all links with their figures (small counts as <5)")
     listing.set_defaults(handler=list_links)
@@ -48,8 +50,11 @@ def _day(value: str) -> date:
 
 def create_link(args: argparse.Namespace) -> int:
     config = settings()
-    if not config.bot_username:
+    if args.channel == "telegram" and not config.bot_username:
         raise UserError("set BOT_USERNAME (the bot's @username) in .env to make t.me links")
+    if args.channel == "whatsapp" and not config.whatsapp_number:
+        raise UserError("set WHATSAPP_NUMBER (the bot's public number, e.g. +971501234567) "
+                        "in .env to make wa.me links")
     if args.lang and not LANGUAGE.fullmatch(args.lang):
         raise UserError("--lang takes a language code such as ar, es or tl")
     return asyncio.run(_create(config, args))
@@ -63,7 +68,8 @@ async def _create(config: Settings, args: argparse.Namespace) -> int:
                                  expires_on=args.expires, now=utc_now())
     finally:
         await book.close()
-    url = link_url(config.bot_username, link.code)
+    url = (whatsapp_url(config.whatsapp_number, link.code) if args.channel == "whatsapp"
+           else link_url(config.bot_username, link.code))
     folder: Path = args.out_dir or config.data_dir / "links"
     write_qr_files(folder, url, link.code)
     print(url)

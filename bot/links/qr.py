@@ -7,6 +7,7 @@ the bot (on iOS, scanning the same code twice may not resend `/start`).
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import segno
@@ -18,6 +19,12 @@ BORDER = 4  # quiet zone, in modules (the QR standard asks for 4)
 
 def link_url(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
+
+
+def whatsapp_url(number: str, code: str) -> str:
+    """wa.me opens the chat with the code typed in, visible and editable: the person sends
+    it (or not) themselves, and the bot reads it as a typed code."""
+    return f"https://wa.me/{number}?text={quote(code)}"
 
 
 def caption(code: str) -> str:

@@ -26,6 +26,7 @@ from typing import assert_never
 
 from bot import outbound as out
 from bot.channels.common import texts
+from bot.channels.common.commands import CommandWords
 from bot.channels.common.flood import FloodGate, FloodLimits
 from bot.channels.common.inbound import Edited, Said
 from bot.channels.common.memory import DELETE_MARGIN, ChatMemories, ChatMemory
@@ -59,6 +60,7 @@ class Conversations:
                  flood: FloodLimits | None = None, clean_chat: bool = True,
                  wording: Mapping[Text, Text] | None = None,
                  consent_notice: Text | None = None,
+                 command_words: CommandWords | None = None,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -72,6 +74,7 @@ class Conversations:
         self.clean_chat = clean_chat
         self.wording = wording or {}
         self.consent_notice = consent_notice
+        self.command_words = command_words  # typed words for commands (no command menu)
         self.monotonic = monotonic
         self.chats = ChatMemories()
         self.clock = clock
@@ -169,11 +172,10 @@ class Conversations:
             if said.callback_id:
                 await self.transport.acknowledge(said.callback_id, None)
             return
+        notify = False
         if self.consent_notice is not None and not memory.notified:
             state = await self.orchestrator.peek(self.channel, user_id)
-            if not state.consented and state.phase is not Phase.DONE:
-                await self._notice(said.chat_id, memory, self.consent_notice,
-                                   said.language_code)
+            notify = not state.consented and state.phase is not Phase.DONE
             memory.notified = True
         replies: list[out.Outbound] = []
         for number, event in enumerate(events):
@@ -188,6 +190,9 @@ class Conversations:
                     self.channel, user_id, Start(language_hint=hint), language_hint=hint,
                     wording=self.wording)
         log.info("event_handled event=%s replies=%d", type(events[-1]).__name__, len(replies))
+        if notify and self.consent_notice is not None:
+            # Before anything is asked, in the language the person will be asked in.
+            await self._notice(said.chat_id, memory, self.consent_notice, said.language_code)
         await self._deliver(said, memory, replies)
 
     def _events(self, said: Said, memory: ChatMemory, hint: str | None) -> list[Event] | None:
@@ -204,6 +209,10 @@ class Conversations:
         event = said.event
         if isinstance(event, Start):
             return [Start(event.campaign, hint)]
+        if isinstance(event, TextIn) and self.command_words is not None:
+            command = self.command_words.command(event.text)
+            if command is not None:
+                return [command]
         if isinstance(event, TextIn) and self.capabilities.typed_choices:
             typed = typed_choices(event.text, memory.latest_prompt)
             if typed:
@@ -216,8 +225,10 @@ class Conversations:
         tracking = True
         too_old = False
         toasts: list[str] = []
-        # Several toggles of one question in one go (typed numbers): only the last drawing.
+        # Several toggles of one question in one go (typed numbers): only the last drawing,
+        # and none when the question is answered in the same go.
         last_prompt = {r.token: i for i, r in enumerate(replies) if isinstance(r, out.Prompt)}
+        settled = {r.token for r in replies if isinstance(r, out.Answered)}
         for index, reply in enumerate(replies):
             match reply:
                 case out.Message():
@@ -225,7 +236,8 @@ class Conversations:
                                            self.capabilities.measure):
                         await self._send(chat, memory, part, tracking)
                 case out.Prompt():
-                    if not reply.refresh or last_prompt[reply.token] == index:
+                    if not reply.refresh or (last_prompt[reply.token] == index
+                                             and reply.token not in settled):
                         await self._prompt(said, memory, reply, tracking)
                 case out.Answered():
                     await self._answered(said, memory, reply)

@@ -12,18 +12,16 @@ phone numbers are never read at all. Malformed updates are ignored, never a cras
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.channels.common.codec import decode_callback
+from bot.channels.common.commands import read_text
 from bot.channels.common.inbound import Blocked, Edited, Ignored, Said
-from bot.channels.telegram.codec import campaign_code, decode_callback
-from bot.engine import CommandIn, Event, MediaIn, MediaRef, Start, TextIn, Unsupported
+from bot.engine import Event, MediaIn, MediaRef, Unsupported
 
-COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s+(.*))?", re.DOTALL)
 # Checked in this order: an animation also carries a `document`, a venue a `location`.
 UNSUPPORTED_KINDS = ("animation", "sticker", "video_note", "video", "venue", "location",
                      "contact", "poll", "dice", "game", "story", "paid_media", "invoice",
@@ -103,7 +101,7 @@ def message_event(message: Json) -> Event | None:
     """The engine event a private message stands for; None for service messages."""
     text = _str(message.get("text"))
     if text is not None:
-        return _text(text)
+        return read_text(text)
     voice = _obj(message.get("voice"))
     if voice:
         return _media("voice", voice, "audio/ogg")
@@ -134,19 +132,6 @@ def _media(kind: str, file: Json, default_mime: str, force_mime: bool = False) -
     mime = default_mime if force_mime else (_str(file.get("mime_type")) or default_mime)
     return MediaIn(MediaRef(kind, file_id, mime, _int(file.get("file_size")),
                             _int(file.get("duration"))))
-
-
-def _text(text: str) -> Event:
-    # Commands match after NFKC ("／ｈｅｌｐ" is /help); invisible characters are not removed,
-    # so "/de\u200blete" is never taken for /delete.
-    normalized = unicodedata.normalize("NFKC", text).strip()
-    match = COMMAND.fullmatch(normalized) if normalized.startswith("/") else None
-    if match is None:
-        return TextIn(text)
-    name, argument = match[1].lower(), (match[2] or "").strip()
-    if name == "start":
-        return Start(campaign=campaign_code(argument) if argument else None)
-    return CommandIn(name, argument)
 
 
 def _press(query: Json, chat_id: str, language: str | None) -> Incoming:

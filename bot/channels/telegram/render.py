@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from bot import outbound as out
+from bot.channels.common.codec import encode_callback
 from bot.channels.common.text import split_text as split_at_words
 from bot.channels.common.text import utf16_len as utf16_len
-from bot.channels.telegram.codec import encode_callback
 from bot.engine.actions import SKIP_KEY
 
 MAX_TEXT = 4096  # Bot API limit for a message's text, in UTF-16 code units
