@@ -166,7 +166,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         whatsapp_number=_number(get("WHATSAPP_NUMBER"), "WHATSAPP_NUMBER") or "",
         whatsapp_field_workers=tuple(
             _number(item, "WHATSAPP_FIELD_WORKERS") or ""
-            for item in get("WHATSAPP_FIELD_WORKERS").replace(",", " ").split()),
+            for item in get("WHATSAPP_FIELD_WORKERS").split(",") if item.strip()),
     )
 
 

@@ -4,32 +4,40 @@ the strict fake Graph API, the real store; the researcher's key opens the answer
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.channels.whatsapp.app import WhatsAppService
+from bot.channels.whatsapp.texts import CONSENT_NOTICE
+from bot.config import ConfigError
 from bot.engine import Script
 from bot.engine.messages import DONE_BUTTON
 from bot.engine.text import flow_text
 from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock
 from tests.fakes.graph_api import FakeGraphApi
-from tests.telegram_support import make_orchestrator, opened_testimonies, script_with_languages
-from tests.whatsapp_support import whatsapp_bot
+from tests.telegram_support import (
+    jpeg_with_metadata,
+    make_orchestrator,
+    opened_testimonies,
+    script_with_languages,
+)
+from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
 FATIMA = "971501234567"  # a wa_id: the number, digits only
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 30
 
 
 @pytest.fixture
-async def graph(clock: Clock) -> FakeGraphApi:
-    from tests.whatsapp_support import fake_graph_api
-
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
     async with fake_graph_api(clock) as api:
-        yield api  # type: ignore[misc]
+        yield api
 
 
 async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
@@ -49,8 +57,7 @@ async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
     async with whatsapp_bot(graph, orchestrator, db_path.parent, clock=clock) as bot:
         await bot.text(FATIMA, link.code)  # what wa.me/<number>?text=<code> typed in
         said = bot.texts(FATIMA)
-        assert "WhatsApp" in said[0] and said[0] == translator.render(
-            __import__("bot.channels.whatsapp.texts", fromlist=["x"]).CONSENT_NOTICE, "ar")
+        assert said[0] == translator.render(CONSENT_NOTICE, "ar")  # before anything is asked
         await bot.choose(FATIMA, script.language_names["ar"])
         for item in consent.items:
             await bot.choose(FATIMA, local(f"{item.id}.yes", item.yes, consent.id))
@@ -80,3 +87,165 @@ async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
     assert answers["wages_story"].header["media"] == "voice"
     logged = caplog.text
     assert FATIMA not in logged and graph.token not in logged
+
+
+# -- the mini flow, for the channel's own rules --------------------------------------------
+AMAL = "966551234567"
+
+
+@pytest.fixture
+def mini(mini_script: Script, store: Store, server_keys: ServerKeys, translator: Translator,
+         clock: Clock) -> Orchestrator:
+    return make_orchestrator(mini_script, store, server_keys, translator, clock)
+
+
+async def consent(bot: WhatsAppBot, user: str = AMAL) -> None:
+    await bot.text(user, "hello")
+    for _ in range(3):
+        await bot.choose(user, "Yes")
+
+
+async def test_unsupported_messages_are_refused_and_nothing_of_them_kept(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await consent(bot)
+        await bot.deliver(graph.message(AMAL, "sticker", {"id": "55", "mime_type": "image/webp"}))
+        assert "cannot take this kind of message" in " ".join(bot.texts(AMAL)[-2:])
+        await bot.deliver(graph.message(AMAL, "location", {"latitude": 25.2, "longitude": 55.3,
+                                                           "name": "Secret Shelter"}))
+        await bot.deliver(graph.message(AMAL, "contacts", [{"name": {"formatted_name": "X"},
+                                                            "phones": [{"phone": "+97150"}]}]))
+        assert "do not share contacts" in " ".join(bot.texts(AMAL)[-2:])
+        await bot.deliver(graph.message(AMAL, "reaction", {"message_id": "wamid.x",
+                                                           "emoji": "👍"}))
+        await bot.choose(AMAL, "Care work")
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert [a.question_id for a in testimony.answers] == ["sector"]
+    raw = db_path.read_bytes() + (db_path.parent / "testimonies.db-wal").read_bytes() \
+        if (db_path.parent / "testimonies.db-wal").exists() else db_path.read_bytes()
+    assert b"Secret Shelter" not in raw and b"+97150" not in raw
+
+
+async def test_exit_is_honest_and_typed_words_are_commands(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock) -> None:
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await consent(bot)
+        await bot.text(AMAL, "Help")  # a typed word, as well as /help
+        assert "/skip" in bot.texts(AMAL)[-2] or "/skip" in bot.texts(AMAL)[-1]
+        await bot.text(AMAL, "/exit")
+        assert "Clear chat" in bot.texts(AMAL)[-1]
+        assert "Chat cleared." not in bot.texts(AMAL)
+        assert not [c for c in graph.calls if "delete" in c.path.lower()]
+
+
+async def test_numbered_questions_and_several_answers_by_number(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await consent(bot)
+        await bot.choose(AMAL, "Care work")
+        themes = bot.texts(AMAL)[-1]
+        assert "1. Wages" in themes and "2. Health" in themes and "numbers" in themes
+        await bot.text(AMAL, "1, 2")
+        await bot.text(AMAL, "3")  # months unpaid
+    [testimony] = opened_testimonies(db_path, researcher)
+    answers = {a.question_id: a.header["value"] for a in testimony.answers}
+    assert answers["themes"] == ["wages", "health"] and answers["months_unpaid"] == 3
+
+
+async def test_a_redelivered_message_and_a_stale_button(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await consent(bot)
+        question = bot.last_with_options(AMAL)
+        press = graph.reply(AMAL, question, "Care work")
+        await bot.deliver(press)
+        sent = len(graph.sent)
+        await bot.deliver(press)  # Meta delivers it again
+        assert len(graph.sent) == sent
+        await bot.deliver(graph.reply(AMAL, question, "Farm work"))  # an earlier question
+        assert bot.texts(AMAL)[-1] == "This question has passed."
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert {a.question_id: a.header["value"] for a in testimony.answers} == {
+        "sector": ["care"]}
+
+
+async def test_rate_limits_are_retried_and_the_window_error_is_not(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        graph.fail_next(130429)
+        graph.fail_next(131056)
+        await bot.text(AMAL, "hello")
+        assert bot.texts(AMAL)  # delivered after two pauses
+        statuses = [c.status for c in graph.calls if c.path.endswith("/messages")]
+        assert statuses[:3] == [429, 400, 200]
+        graph.fail_next(131047)
+        before = len([c for c in graph.calls if c.path.endswith("/messages")])
+        await bot.choose(AMAL, "Yes")
+        after = [c.status for c in graph.calls if c.path.endswith("/messages")][before:]
+        assert after[0] == 400 and "whatsapp_outside_window code=131047" in caplog.text
+        # A failed-send status is read by its code only.
+        await bot.post(graph.body(statuses=[graph.failed_status(AMAL, 131047)]))
+    assert AMAL not in caplog.text
+
+
+async def test_a_rejected_token_stops_the_start_with_a_clear_message(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path) -> None:
+    settings = whatsapp_settings(graph, db_path.parent, token="EAAG-revoked-token-42")
+    service = WhatsAppService(settings, mini)
+    with pytest.raises(ConfigError, match="rejected WHATSAPP_ACCESS_TOKEN") as error:
+        await service.start()
+    assert "revoked" not in str(error.value)
+
+
+async def test_photos_lose_their_metadata_and_ids_without_a_number_work(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair, server_keys: ServerKeys) -> None:
+    bsuid = "AE.1502576394655843"  # a business-scoped user id, where no number is sent
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await bot.deliver(graph.text(bsuid, "hello", bsuid=True))
+        for _ in range(3):
+            sent = bot.last_with_options(bsuid)
+            await bot.deliver(graph.message(bsuid, "interactive", {
+                "type": "button_reply", "button_reply": {"id": sent.options()[0][1],
+                                                         "title": sent.options()[0][0]}},
+                bsuid=True))
+        assert all("recipient" in s.payload and "to" not in s.payload for s in graph.to(bsuid))
+        for label in ("Care work",):
+            sent = bot.last_with_options(bsuid)
+            [(title, option)] = [o for o in sent.options() if o[0] == label]
+            await bot.deliver(graph.message(bsuid, "interactive", {
+                "type": "list_reply" if sent.payload["interactive"]["type"] == "list"
+                else "button_reply",
+                ("list_reply" if sent.payload["interactive"]["type"] == "list"
+                 else "button_reply"): {"id": option, "title": title}}, bsuid=True))
+        await bot.deliver(graph.text(bsuid, "1", bsuid=True))  # Wages, done
+        await bot.deliver(graph.text(bsuid, "/skip", bsuid=True))
+        photo = jpeg_with_metadata()
+        await bot.deliver(graph.image(bsuid, graph.add_media(photo, "image/jpeg"),
+                                      caption="my address is 5 Hidden Street"))
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert testimony.respondent == server_keys.pseudonym("whatsapp", bsuid)
+    [sealed] = [a for a in testimony.answers if a.question_id == "wages_story"]
+    assert sealed.body.startswith(b"\xff\xd8") and b"SecretPhoneMaker" not in sealed.body
+    assert b"Hidden Street" not in db_path.read_bytes()
+
+
+async def test_field_workers_make_wa_me_links_on_whatsapp(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock) -> None:
+    worker = "4915112345678"
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock,
+                            field_workers=("+49 151 12345678",)) as bot:
+        await bot.text(AMAL, "/newlink")  # not a field worker: the ordinary help
+        assert "/newlink" not in bot.texts(AMAL)[-1]
+        await bot.text(worker, "/newlink")
+        for answer in ("imrf-2026", "Migrant Care Network", "Beirut", "ar"):
+            await bot.text(worker, answer)
+        ready = bot.texts(worker)[-2]
+        assert "https://wa.me/15550001234?text=" in ready
+        assert graph.to(worker)[-1].kind == "image"  # the QR code
+        await bot.text(worker, "/stats")
+        assert "imrf-2026" in bot.texts(worker)[-1]

@@ -92,7 +92,10 @@ class GraphClient:
 
     async def media(self, media_id: str, limit: int) -> bytes:
         """The file behind a media id, at most `limit` bytes (else MediaTooLarge)."""
-        info = await self._call("GET", f"/{media_id}")
+        try:
+            info = await self._call("GET", f"/{media_id}")
+        except TransportError as exc:
+            raise OSError("the media id could not be looked up") from exc
         size = info.get("file_size")
         if isinstance(size, int) and size > limit:
             raise MediaTooLarge(limit)

@@ -129,6 +129,8 @@ def _event(kind: str, message: Json) -> Event | None:
         if mime.startswith("image/"):
             return _media("photo", document, "image/jpeg", force_mime=True)
         return Unsupported("document")
+    if kind == "contacts":
+        return Unsupported("contact")  # the engine's kind reply for a shared contact
     if kind in UNSUPPORTED:
         return Unsupported(kind)
     if kind in ("system", "request_welcome", "ephemeral", "errors"):

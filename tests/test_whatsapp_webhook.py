@@ -1,0 +1,108 @@
+"""The WhatsApp webhook's door: Meta's subscription check, and a signature on every POST,
+checked over the raw body before anything is parsed. Refused bodies store nothing; a
+replayed body is handled once."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.engine import Script
+from bot.i18n import Translator
+from storage.server_keys import ServerKeys
+from storage.store import Store
+from tests.conftest import Clock
+from tests.fakes.graph_api import APP_SECRET, VERIFY_TOKEN, FakeGraphApi, sign
+from tests.telegram_support import make_orchestrator
+from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot
+
+AMAL = "966551234567"
+
+
+@pytest.fixture
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
+    async with fake_graph_api(clock) as api:
+        yield api
+
+
+@pytest.fixture
+async def bot(graph: FakeGraphApi, mini_script: Script, store: Store,
+              server_keys: ServerKeys, translator: Translator, clock: Clock,
+              db_path: Path) -> AsyncIterator[WhatsAppBot]:
+    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with whatsapp_bot(graph, orchestrator, db_path.parent, clock=clock) as running:
+        yield running
+
+
+def rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+async def test_the_subscription_check(bot: WhatsAppBot) -> None:
+    async with httpx.AsyncClient() as http:
+        ok = await http.get(bot.url, params={"hub.mode": "subscribe",
+                                             "hub.verify_token": VERIFY_TOKEN,
+                                             "hub.challenge": "1158201444"})
+        assert (ok.status_code, ok.text) == (200, "1158201444")
+        for params in ({"hub.mode": "subscribe", "hub.verify_token": "wrong",
+                        "hub.challenge": "1"},
+                       {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN,
+                        "hub.challenge": "1"},
+                       {"hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, {}):
+            refused = await http.get(bot.url, params=params)
+            assert refused.status_code == 403 and refused.text == ""
+
+
+async def test_bad_signatures_are_refused_before_anything_is_read(
+        bot: WhatsAppBot, graph: FakeGraphApi, db_path: Path) -> None:
+    body = graph.body([graph.text(AMAL, "/start")])
+    raw = __import__("json").dumps(body).encode()
+    signature = sign(raw)
+    cases = {
+        "wrong secret": (raw, sign(raw, "f" * 32), 403),
+        "truncated header": (raw, signature[:-2], 401),
+        "no prefix": (raw, signature.removeprefix("sha256="), 401),
+        "altered by one byte": (raw.replace(b"/start", b"/stars"), signature, 403),
+        "missing": (raw, "", 401),
+    }
+    for name, (sent, header, status) in cases.items():
+        headers = {"Content-Type": "application/json"}
+        if header:
+            headers["X-Hub-Signature-256"] = header
+        response = await bot.post(sent, headers=headers)
+        assert response.status_code == status, name
+    assert bot.service.receiver.accepted == 0 and not graph.sent
+    assert rows(db_path, "telegram_updates") == 0
+
+
+async def test_a_replayed_body_is_handled_once(bot: WhatsAppBot, graph: FakeGraphApi) -> None:
+    body = graph.body([graph.text(AMAL, "/start")])
+    raw = __import__("json").dumps(body).encode()
+    await bot.post(raw)
+    await bot.wait_handled(1)
+    said = len(graph.sent)
+    replayed = await bot.post(raw)  # the same bytes, the same valid signature
+    assert replayed.status_code == 200
+    await bot.wait_handled(2)
+    assert len(graph.sent) == said
+
+
+async def test_an_oversized_or_malformed_body(bot: WhatsAppBot) -> None:
+    huge = b"{" + b" " * (1024 * 1024 + 10) + b"}"
+    assert (await bot.post(huge)).status_code == 413
+    assert (await bot.post(b"not json")).status_code == 400
+    assert (await bot.post(b"[1, 2]")).status_code == 400
+
+
+def test_the_signature_is_hmac_sha256_of_the_raw_body() -> None:
+    import hashlib
+    import hmac
+
+    raw = b'{"object":"whatsapp_business_account"}'
+    assert sign(raw) == "sha256=" + hmac.new(APP_SECRET.encode(), raw,
+                                             hashlib.sha256).hexdigest()
