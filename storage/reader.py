@@ -15,6 +15,7 @@ from typing import Any
 
 from storage import payload
 from storage.keys import KeyPair
+from storage.links import EXPIRED_PREFIX
 from storage.sealing import SealError, open_sealed
 
 
@@ -48,7 +49,7 @@ class Consent:
 @dataclass
 class Testimony:
     respondent: bytes
-    campaign: str | None
+    campaign: str | None  # the campaign of the link they came through (or its stored key)
     started_on: str
     completed_on: str | None
     consent: Consent | None
@@ -64,11 +65,13 @@ class Testimony:
 @dataclass(frozen=True)
 class RecordFailure:
     respondent: str
-    question_id: str
+    question_id: str  # '' when unknown: a sealed record that does not open hides its question
     reason: str
+    record: str = ""  # the start of the record's row id, to find it in the database
 
     def __str__(self) -> str:
-        return f"respondent {self.respondent}, answer '{self.question_id}': {self.reason}"
+        what = f"record {self.record}" if self.record else f"answer '{self.question_id}'"
+        return f"respondent {self.respondent}, {what}: {self.reason}"
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
@@ -76,10 +79,18 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         raise SnapshotError(f"{path} does not exist")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn.execute("SELECT count(*) FROM answers").fetchone()
+        tables = _tables(conn)
     except sqlite3.Error as exc:
         raise SnapshotError(f"{path} is not a testimony-bot database ({exc})") from exc
+    if "records" not in tables and "answers" not in tables:
+        conn.close()
+        raise SnapshotError(f"{path} is not a testimony-bot database (no answers in it)")
     return conn
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {str(row[0]) for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def read_testimonies(path: Path, key: KeyPair,
@@ -87,41 +98,156 @@ def read_testimonies(path: Path, key: KeyPair,
                      questions: Collection[str] | None = None) -> Iterator[Testimony]:
     """Every respondent with their opened answers, one at a time (streaming).
 
-    With `questions`, only those answers are opened (the others are not decrypted at all): a
-    summary of closed answers never needs to see free text.
+    With `questions`, only those answers are kept: a summary of closed answers never passes
+    free text on (each record must still be opened to learn which question it answers).
+    Databases of every schema are read: sealed records (schema 4), and the clear-text
+    metadata tables of schemas 1-3 (as such, or renamed `legacy_*` before the bot re-sealed
+    them).
     """
     conn = connect_readonly(path)
-    private = key.private
     try:
-        respondents = conn.execute(
-            "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
-            "c.language, c.agreed_at FROM respondents r "
-            "LEFT JOIN consents c ON c.respondent_id = r.id ORDER BY r.started_on, r.id"
-        )
-        for rid, campaign, started, completed, version, language, agreed_at in respondents:
-            consent = None
-            if version is not None:
-                items = {item: bool(agreed) for item, agreed in conn.execute(
-                    "SELECT item_id, agreed FROM consent_items WHERE respondent_id = ?", (rid,))}
-                consent = Consent(version, language, agreed_at, items)
-            testimony = Testimony(rid, campaign, started, completed, consent)
-            for qid, flow_id, flow_version, answered_on, sealed in conn.execute(
-                "SELECT question_id, flow_id, flow_version, answered_on, sealed FROM answers "
-                "WHERE respondent_id = ? ORDER BY rowid", (rid,)
-            ):
-                testimony.stored_answers += 1
-                if questions is not None and qid not in questions:
-                    continue
-                aad = payload.answer_aad(rid, qid, flow_id, flow_version)
-                try:
-                    header, body = payload.decode(open_sealed(sealed, private, aad))
-                except (SealError, ValueError) as exc:
-                    if failures is not None:
-                        failures.append(RecordFailure(testimony.label, qid, str(exc)))
-                    continue
-                testimony.answers.append(
-                    OpenedAnswer(qid, flow_id, flow_version, answered_on, header, body))
-            yield testimony
+        tables = _tables(conn)
+        if "records" in tables:
+            campaigns = _link_campaigns(conn) if "links" in tables else {}
+            for testimony in _sealed_records(conn, key, failures, questions):
+                if testimony.campaign is not None:
+                    code = testimony.campaign.removeprefix(EXPIRED_PREFIX)
+                    testimony.campaign = campaigns.get(code, testimony.campaign)
+                yield testimony
+        for prefix in ("", "legacy_"):
+            if prefix + "answers" in tables and prefix + "consents" in tables:
+                yield from _clear_metadata(conn, prefix, key, failures, questions)
+    finally:
+        conn.close()
+
+
+def _link_campaigns(conn: sqlite3.Connection) -> dict[str, str]:
+    """Link code -> campaign name: records keep the code, people want the campaign."""
+    return {str(code): str(campaign)
+            for code, campaign in conn.execute("SELECT code, campaign FROM links")}
+
+
+def _sealed_records(conn: sqlite3.Connection, key: KeyPair,
+                    failures: list[RecordFailure] | None,
+                    questions: Collection[str] | None) -> Iterator[Testimony]:
+    private = key.private
+    for (rid,) in conn.execute("SELECT id FROM respondents ORDER BY id").fetchall():
+        respondent = bytes(rid)
+        testimony = Testimony(respondent, None, "", None, None)
+        label = testimony.label
+        for record_id, sealed in conn.execute(
+            "SELECT id, sealed FROM records WHERE respondent_id = ? ORDER BY rowid", (rid,)
+        ):
+            try:
+                header, body = payload.decode(open_sealed(
+                    sealed, private, payload.record_aad(bytes(record_id), respondent)))
+                kind = header.get("type")
+                if kind == payload.CONSENT:
+                    testimony.campaign = header.get("campaign")
+                    testimony.consent = Consent(
+                        str(header["version"]), str(header["language"]),
+                        str(header["agreed_at"]),
+                        {str(k): bool(v) for k, v in sorted(dict(header["items"]).items())})
+                    testimony.started_on = str(header["agreed_at"])[:10]
+                elif kind == payload.COMPLETED:
+                    testimony.completed_on = str(header["at"])[:10]
+                elif kind in (payload.ANSWER, payload.LEGACY_ANSWER):
+                    testimony.stored_answers += 1
+                    answer = _answer(header, body, key, respondent)
+                    if questions is None or answer.question_id in questions:
+                        testimony.answers.append(answer)
+                else:
+                    raise ValueError(f"unknown record type {kind!r}")
+            except (SealError, ValueError, KeyError, TypeError) as exc:
+                if failures is not None:
+                    failures.append(RecordFailure(label, "", str(exc),
+                                                  bytes(record_id).hex()[:8]))
+        yield testimony
+
+
+def _answer(header: dict[str, Any], body: bytes, key: KeyPair,
+            respondent: bytes) -> OpenedAnswer:
+    qid, flow_id, flow_version = (str(header["question_id"]), str(header["flow_id"]),
+                                  str(header["flow_version"]))
+    answered_on = str(header["at"])[:10]
+    if header["type"] == payload.LEGACY_ANSWER:
+        # The body is the answer as schema 1 sealed it, bound to its clear-text metadata.
+        aad = payload.answer_aad(respondent, qid, flow_id, flow_version)
+        inner, body = payload.decode(open_sealed(body, key.private, aad))
+        return OpenedAnswer(qid, flow_id, flow_version, answered_on, inner, body)
+    return OpenedAnswer(qid, flow_id, flow_version, answered_on, header, body)
+
+
+# Schemas 1-3 kept these in clear text. Two spellings of the same queries: the tables as
+# they were, and renamed by migration 0004 until the bot re-seals them.
+_CLEAR_QUERIES = {
+    "": (
+        "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+        "c.language, c.agreed_at FROM respondents r "
+        "LEFT JOIN consents c ON c.respondent_id = r.id ORDER BY r.started_on, r.id",
+        "SELECT item_id, agreed FROM consent_items WHERE respondent_id = ?",
+        "SELECT question_id, flow_id, flow_version, answered_on, sealed "
+        "FROM answers WHERE respondent_id = ? ORDER BY rowid",
+    ),
+    "legacy_": (
+        "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+        "c.language, c.agreed_at FROM legacy_respondents r "
+        "LEFT JOIN legacy_consents c ON c.respondent_id = r.id ORDER BY r.started_on, r.id",
+        "SELECT item_id, agreed FROM legacy_consent_items WHERE respondent_id = ?",
+        "SELECT question_id, flow_id, flow_version, answered_on, sealed "
+        "FROM legacy_answers WHERE respondent_id = ? ORDER BY rowid",
+    ),
+}
+
+
+def _clear_metadata(conn: sqlite3.Connection, prefix: str, key: KeyPair,
+                    failures: list[RecordFailure] | None,
+                    questions: Collection[str] | None) -> Iterator[Testimony]:
+    private = key.private
+    people_sql, items_sql, answers_sql = _CLEAR_QUERIES[prefix]
+    for rid, campaign, started, completed, version, language, agreed_at in conn.execute(
+            people_sql).fetchall():
+        consent = None
+        if version is not None:
+            items = {item: bool(agreed) for item, agreed in conn.execute(items_sql, (rid,))}
+            consent = Consent(version, language, agreed_at, items)
+        testimony = Testimony(rid, campaign, started, completed, consent)
+        for qid, flow_id, flow_version, answered_on, sealed in conn.execute(
+                answers_sql, (rid,)):
+            testimony.stored_answers += 1
+            if questions is not None and qid not in questions:
+                continue
+            aad = payload.answer_aad(rid, qid, flow_id, flow_version)
+            try:
+                header, body = payload.decode(open_sealed(sealed, private, aad))
+            except (SealError, ValueError) as exc:
+                if failures is not None:
+                    failures.append(RecordFailure(testimony.label, qid, str(exc)))
+                continue
+            testimony.answers.append(
+                OpenedAnswer(qid, flow_id, flow_version, answered_on, header, body))
+        yield testimony
+
+
+def read_erasures(path: Path, key: KeyPair,
+                  failures: list[RecordFailure] | None = None) -> set[bytes]:
+    """The respondents named by erasure records: people who used /delete after some of
+    their answers may have left the server in a snapshot. Drop them from every snapshot."""
+    conn = connect_readonly(path)
+    try:
+        if "erasures" not in _tables(conn):
+            return set()
+        erased = set()
+        for record_id, sealed in conn.execute("SELECT id, sealed FROM erasures"):
+            try:
+                header, _ = payload.decode(open_sealed(
+                    sealed, key.private, payload.erasure_aad(bytes(record_id))))
+                erased.add(bytes.fromhex(str(header["respondent"])))
+            except (SealError, ValueError, KeyError) as exc:
+                if failures is not None:
+                    failures.append(RecordFailure("-", "", str(exc),
+                                                  "erasure " + bytes(record_id).hex()[:8]))
+        return erased
     finally:
         conn.close()
 

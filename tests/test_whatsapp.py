@@ -78,7 +78,7 @@ async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
         assert not english & set(bot.texts(FATIMA))
 
     (testimony,) = opened_testimonies(db_path, researcher)
-    assert testimony.campaign is not None and link.code in testimony.campaign
+    assert testimony.campaign is not None and "gulf-care" in testimony.campaign
     assert testimony.consent is not None and testimony.consent.language == "ar"
     answers = {a.question_id: a for a in testimony.answers}
     assert answers["gender"].header["value"] == ["woman"]
