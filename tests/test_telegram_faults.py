@@ -297,7 +297,7 @@ async def test_exit_deletes_every_message_still_deletable(bot: TelegramBot, api:
     mine = await bot.text(AMINA, "a message of mine")
     assert bot.service.ledger is not None
     await bot.service.ledger.flush()
-    assert count(db_path, "SELECT count(*) FROM telegram_messages") > 0
+    assert count(db_path, "SELECT count(*) FROM channel_messages") > 0
     everything = {m["message_id"] for m in api.messages(AMINA.id)} | {
         mine["message"]["message_id"]}
     exit_command = await bot.text(AMINA, "/exit")
@@ -308,7 +308,7 @@ async def test_exit_deletes_every_message_still_deletable(bot: TelegramBot, api:
         "Chat cleared.", "Messages older than 48 hours could not be removed. "
         "Please delete this chat yourself."]  # and the person is told so
     await bot.service.ledger.flush()
-    assert count(db_path, "SELECT count(*) FROM telegram_messages") == 0
+    assert count(db_path, "SELECT count(*) FROM channel_messages") == 0
 
 
 async def test_exit_after_a_restart_deletes_what_was_stored(

@@ -31,9 +31,9 @@ from bot.channels.telegram.render import (
 from bot.engine import MediaIn, Start, TextIn, Unsupported
 from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.links.codes import typed_code
+from storage.ledger import ChannelLedger
 from storage.server_keys import ServerKeys
 from storage.store import Changes, ConsentIn, Store
-from storage.telegram import ChannelLedger
 from tests.conftest import T0
 from tests.telegram_support import jpeg_with_metadata
 
@@ -198,8 +198,8 @@ async def test_the_ledger_keeps_update_ids_and_only_consented_message_ids(
     ledger.track(person, [("1", T0), ("2", T0)])
     await ledger.flush()
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM telegram_messages").fetchone()[0] == 0
-        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM telegram_updates")]
+        assert conn.execute("SELECT count(*) FROM channel_messages").fetchone()[0] == 0
+        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM channel_updates")]
     assert stored == [tag] and b"77" not in tag  # a keyed tag, not the id
     await store.apply(Changes(person, T0.date(), T0, consent=ConsentIn("v", "en", T0, {})))
     ledger.track(person, [("3", T0)])

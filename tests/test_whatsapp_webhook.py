@@ -77,7 +77,7 @@ async def test_bad_signatures_are_refused_before_anything_is_read(
         response = await bot.post(sent, headers=headers)
         assert response.status_code == status, name
     assert bot.service.receiver.accepted == 0 and not graph.sent
-    assert rows(db_path, "telegram_updates") == 0
+    assert rows(db_path, "channel_updates") == 0
 
 
 async def test_a_replayed_body_is_handled_once(bot: WhatsAppBot, graph: FakeGraphApi) -> None:

@@ -38,7 +38,7 @@ from bot.engine.actions import DONE_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
-from storage.telegram import ChannelLedger
+from storage.ledger import ChannelLedger
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from bot.links.qr import link_url
 from bot.orchestrator import Orchestrator
 from bot.runtime import ChannelService
 from bot.runtime import serve as serve_channels
-from storage.telegram import ChannelLedger
+from storage.ledger import ChannelLedger
 
 log = logging.getLogger(__name__)
 

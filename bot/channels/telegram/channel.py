@@ -27,7 +27,7 @@ from bot.channels.telegram.inbound import NotPrivate, read_update, update_id
 from bot.channels.telegram.media import telegram_media
 from bot.channels.telegram.transport import TelegramTransport
 from bot.orchestrator import Orchestrator
-from storage.telegram import ChannelLedger
+from storage.ledger import ChannelLedger
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from bot.channels.whatsapp.webhook import PATH, WhatsAppHandler, WhatsAppReceive
 from bot.config import ConfigError, Settings
 from bot.links.qr import whatsapp_url
 from bot.orchestrator import Orchestrator
-from storage.telegram import ChannelLedger
+from storage.ledger import ChannelLedger
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.engine import MediaRef
 from bot.engine import messages as msg
 from bot.orchestrator import Orchestrator
-from storage.telegram import ChannelLedger
+from storage.ledger import ChannelLedger
 
 log = logging.getLogger(__name__)
 

@@ -48,6 +48,7 @@ class ChannelLedger:
     def __init__(self, store: Store, keys: ServerKeys, flush_interval: float = 0.05, *,
                  channel: str = "telegram") -> None:
         self._store = store
+        self._channel = channel
         self._kind = f"{channel}-update"
         self._keys = keys
         self._flush_interval = flush_interval
@@ -67,7 +68,8 @@ class ChannelLedger:
         """Prune what has aged out and load the updates handled in the last day."""
         await self._prune(now)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT tag, seen_on FROM telegram_updates ORDER BY seen_on"
+            "SELECT tag, seen_on FROM channel_updates WHERE channel = ? ORDER BY seen_on",
+            (self._channel,),
         ) as cursor:
             async for tag, seen_on in cursor:
                 # As if seen at the end of that day: kept at least as long as needed.
@@ -117,9 +119,10 @@ class ChannelLedger:
         await self.flush()
         horizon = _day(now - DELETABLE_FOR)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT message_id, sent_on FROM telegram_messages "
-            "WHERE respondent_id = ? AND sent_on >= ? ORDER BY message_id",
-            (respondent, horizon),
+            "SELECT message_id, sent_on FROM channel_messages "
+            "WHERE channel = ? AND respondent_id = ? AND sent_on >= ? "
+            "ORDER BY length(message_id), message_id",
+            (self._channel, respondent, horizon),
         ) as cursor:
             stored = [(str(mid), datetime.fromisoformat(on).replace(tzinfo=now.tzinfo))
                       async for mid, on in cursor]
@@ -159,18 +162,19 @@ class ChannelLedger:
             async with self._store.transaction() as conn:
                 if marks:
                     await conn.executemany(
-                        "INSERT OR IGNORE INTO telegram_updates (tag, seen_on) VALUES (?, ?)",
-                        marks)
+                        "INSERT OR IGNORE INTO channel_updates (channel, tag, seen_on) "
+                        "VALUES (?, ?, ?)", [(self._channel, tag, on) for tag, on in marks])
                 if forgotten:
                     await conn.executemany(
-                        "DELETE FROM telegram_messages WHERE respondent_id = ?",
-                        [(r,) for r in forgotten])
+                        "DELETE FROM channel_messages WHERE channel = ? AND respondent_id = ?",
+                        [(self._channel, r) for r in forgotten])
                 if snapshot:
                     saved = await self._consented(conn, list(snapshot))
                     await conn.executemany(
-                        "INSERT OR IGNORE INTO telegram_messages (respondent_id, message_id, "
-                        "sent_on) VALUES (?, ?, ?)",
-                        [(r, mid, _day(at)) for r in saved for mid, at in snapshot[r][1]])
+                        "INSERT OR IGNORE INTO channel_messages (channel, respondent_id, "
+                        "message_id, sent_on) VALUES (?, ?, ?, ?)",
+                        [(self._channel, r, mid, _day(at)) for r in saved
+                         for mid, at in snapshot[r][1]])
         except BaseException:
             self._marks[:0] = marks
             self._forgotten |= forgotten
@@ -205,10 +209,10 @@ class ChannelLedger:
         update_horizon, message_horizon = now - UPDATE_MEMORY, now - DELETABLE_FOR
         async with self._store.transaction() as conn:
             # Days, not times: a row goes the day after its horizon has passed entirely.
-            await conn.execute("DELETE FROM telegram_updates WHERE seen_on < ?",
-                               (_day(update_horizon),))
-            await conn.execute("DELETE FROM telegram_messages WHERE sent_on < ?",
-                               (_day(message_horizon),))
+            await conn.execute("DELETE FROM channel_updates WHERE channel = ? AND seen_on < ?",
+                               (self._channel, _day(update_horizon)))
+            await conn.execute("DELETE FROM channel_messages WHERE channel = ? AND sent_on < ?",
+                               (self._channel, _day(message_horizon)))
         for tag, seen_at in list(self._seen.items()):
             if seen_at >= update_horizon:
                 break  # insertion order is time order
