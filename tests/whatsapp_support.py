@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.common.flood import FloodLimits
 from bot.channels.whatsapp.app import WhatsAppService
 from bot.channels.whatsapp.webhook import PATH
 from bot.config import Settings, load_settings
@@ -142,9 +143,10 @@ class WhatsAppBot:
 async def whatsapp_bot(api: FakeGraphApi, orchestrator: Orchestrator, data_dir: Path, *,
                        clock: Callable[[], datetime] | None = None,
                        field_workers: tuple[str, ...] = (),
-                       settings: Settings | None = None) -> AsyncIterator[WhatsAppBot]:
+                       settings: Settings | None = None,
+                       flood: FloodLimits | None = None) -> AsyncIterator[WhatsAppBot]:
     config = settings or whatsapp_settings(api, data_dir, field_workers=field_workers)
-    kwargs: dict[str, Any] = {"sleep": no_pause}
+    kwargs: dict[str, Any] = {"sleep": no_pause, "flood": flood}
     if clock is not None:
         kwargs["clock"] = clock
     service = WhatsAppService(config, orchestrator, **kwargs)
