@@ -1,6 +1,6 @@
 """Reading typed text: `/commands` (after NFKC, so "／ｈｅｌｐ" is /help), and on platforms
 without a command menu the command words typed alone, in every language ("skip", "تخطي",
-"saltar"). The words come from the catalogs (context `command-word`), like every other text."""
+"saltar"), matched against the whole message. The words come from the catalogs (context `command-word`), like every other text."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def NC_(context: str, msgid: str) -> Text:
 
 
 # The commands a person may type as a plain word (the English word is the msgid).
-# Translators: one word (lower case, no spaces) a person types alone to give the command
-# of the same name; the /command keeps working too.
+# Translators: the word (or short phrase, lower case) a person types alone to give the
+# command of the same name on WhatsApp; the /command keeps working too.
 TYPED_COMMANDS = (
     NC_("command-word", "skip"),
     NC_("command-word", "back"),
@@ -61,7 +61,7 @@ class CommandWords:
             self.words[name] = name
             for language in languages:
                 word = _fold(translator.render(text, language))
-                if word and " " not in word:
+                if word:
                     self.words.setdefault(word, name)
 
     def command(self, text: str) -> CommandIn | None:
