@@ -74,8 +74,9 @@ def main() -> int:
     best = whatsapp.measure(whatsapp.RESPONDENTS, rounds=1)
     wa_ours, wa_theirs = best["whatsapp"], best["baseline"]
     whatsapp_ratio = wa_ours.per_second / wa_theirs.per_second
-    rows.append((f"WhatsApp messages/s, {whatsapp.RESPONDENTS:,} at once", f"{wa_ours.per_second:,.0f}",
-                 f"{wa_theirs.per_second:,.0f}", f"{whatsapp_ratio:.2f}"))
+    rows.append((f"WhatsApp messages/s, {whatsapp.RESPONDENTS:,} at once",
+                 f"{wa_ours.per_second:,.0f}", f"{wa_theirs.per_second:,.0f}",
+                 f"{whatsapp_ratio:.2f}"))
     ours_start, theirs_start = startup.measure("pipeline"), startup.measure("baseline")
     rows.append(("start-up s (fresh process)", f"{ours_start:.2f}", f"{theirs_start:.2f}",
                  _ratio(ours_start, theirs_start)))

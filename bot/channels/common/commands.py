@@ -1,6 +1,7 @@
 """Reading typed text: `/commands` (after NFKC, so "／ｈｅｌｐ" is /help), and on platforms
 without a command menu the command words typed alone, in every language ("skip", "تخطي",
-"saltar"), matched against the whole message. The words come from the catalogs (context `command-word`), like every other text."""
+"saltar"), matched against the whole message. The words come from the catalogs (context
+`command-word`), like every other text."""
 
 from __future__ import annotations
 
