@@ -23,7 +23,7 @@ from bot.engine import messages as msg
 from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
-from bot.links.qr import qr_png
+from bot.links.qr import CAPTION, qr_png
 from storage.links import LinkBook, LinkFigures
 from storage.server_keys import ServerKeys
 
@@ -152,7 +152,8 @@ class FieldWork:
             created_by=member)
         url = self.link_for(link.code)
         await self._say(chat_id, READY.format(url=url, code=link.code), language)
-        await self.transport.send_photo(chat_id, qr_png(url, link.code), link.code)
+        printed = self._render(CAPTION, link.language or language)
+        await self.transport.send_photo(chat_id, qr_png(url, link.code, printed), link.code)
         log.info("link_created_in_chat channel=%s", self.channel)
 
     async def _ask(self, chat_id: str, draft: Draft, language: str) -> None:
