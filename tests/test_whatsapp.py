@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ from tests.telegram_support import (
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
 FATIMA = "971501234567"  # a wa_id: the number, digits only
+JSON = dict[str, Any]
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 30
 
 
@@ -249,3 +251,43 @@ async def test_field_workers_make_wa_me_links_on_whatsapp(
         assert graph.to(worker)[-1].kind == "image"  # the QR code
         await bot.text(worker, "/stats")
         assert "imrf-2026" in bot.texts(worker)[-1]
+
+
+async def test_the_fake_graph_api_is_as_strict_as_whatsapp(graph: FakeGraphApi,
+                                                          clock: Clock) -> None:
+    """The fake refuses what WhatsApp refuses, so a bot that passes here does not fail on a
+    limit in production."""
+    import httpx
+
+    url = f"{graph.base_url}/{graph.phone_number_id}/messages"
+    auth = {"Authorization": f"Bearer {graph.token}"}
+
+    def buttons(*titles: str) -> JSON:
+        return {"messaging_product": "whatsapp", "to": AMAL, "type": "interactive",
+                "interactive": {"type": "button", "body": {"text": "Q?"}, "action": {
+                    "buttons": [{"type": "reply", "reply": {"id": f"t.1:{n}", "title": t}}
+                                for n, t in enumerate(titles)]}}}
+
+    graph.body([graph.text(AMAL, "hi")])  # the person wrote: the window is open
+    async with httpx.AsyncClient() as http:
+        ok = await http.post(url, json=buttons("Yes", "No"), headers=auth)
+        assert ok.status_code == 200 and ok.json()["messages"][0]["id"].startswith("wamid.")
+        for refused in (buttons("A", "B", "C", "D"), buttons("x" * 21), buttons("A", "A")):
+            answer = await http.post(url, json=refused, headers=auth)
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == 100
+        rows = {"messaging_product": "whatsapp", "to": AMAL, "type": "interactive",
+                "interactive": {"type": "list", "body": {"text": "Q?"}, "action": {
+                    "button": "Choose", "sections": [{"rows": [
+                        {"id": f"t.1:{n}", "title": f"Row {n}"} for n in range(11)]}]}}}
+        assert (await http.post(url, json=rows, headers=auth)).status_code == 400
+        wrong = await http.post(url, json=buttons("Yes"), headers={"Authorization": "Bearer x"})
+        assert wrong.json()["error"]["code"] == 190
+        media_id = graph.add_media(b"OggS-voice", "audio/ogg")
+        lookup = (await http.get(f"{graph.base_url}/{media_id}", headers=auth)).json()
+        assert (await http.get(lookup["url"])).status_code == 401  # the token is needed
+        assert (await http.get(lookup["url"], headers=auth)).content == b"OggS-voice"
+        clock.advance(minutes=6)  # media URLs live five minutes
+        assert (await http.get(lookup["url"], headers=auth)).status_code == 404
+        clock.advance(hours=24)  # and free-form messages only within 24 hours
+        late = await http.post(url, json=buttons("Yes"), headers=auth)
+        assert late.json()["error"]["code"] == 131047
