@@ -16,7 +16,8 @@ from bot.i18n import Translator
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock
-from tests.fakes.graph_api import APP_SECRET, VERIFY_TOKEN, FakeGraphApi, sign
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.graph_api import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeGraphApi, sign
 from tests.telegram_support import make_orchestrator
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot
 
@@ -106,3 +107,63 @@ def test_the_signature_is_hmac_sha256_of_the_raw_body() -> None:
     raw = b'{"object":"whatsapp_business_account"}'
     assert sign(raw) == "sha256=" + hmac.new(APP_SECRET.encode(), raw,
                                              hashlib.sha256).hexdigest()
+
+
+async def test_telegram_and_whatsapp_run_together_from_the_command(
+        api: FakeBotApi, tmp_path: Path) -> None:
+    """`testimony-bot run` (what `make run` starts) with both channels configured: one
+    process, one start-up line, WhatsApp answering on its webhook while Telegram polls."""
+    import asyncio
+    import os
+    import signal
+    import socket
+    import sys
+    import time
+
+    graph = FakeGraphApi(clock=time.time)  # the process runs on real time: so does its fake
+    await graph.start()
+
+    from storage.keys import KeyPair, encode_public
+    from tests.telegram_support import TOKEN as TELEGRAM_TOKEN
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM", "DEMO", "WEBHOOK", "WHATSAPP"))}
+    env |= {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
+            "WHATSAPP_ACCESS_TOKEN": graph.token, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+            "WHATSAPP_API_URL": graph.base_url, "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port), "DATA_DIR": str(tmp_path / "data"),
+            "RECIPIENT_PUBLIC_KEYS": encode_public(KeyPair.generate().public),
+            "SERVER_SECRET": "cd" * 32, "LOG_LEVEL": "INFO"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    hook = f"http://127.0.0.1:{port}/whatsapp/webhook"
+    try:
+        async with asyncio.timeout(60), httpx.AsyncClient() as http:
+            while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
+                await asyncio.sleep(0.05)
+            verified = await http.get(hook, params={
+                "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "42"})
+            assert (verified.status_code, verified.text) == (200, "42")
+            raw = __import__("json").dumps(graph.body([graph.text(AMAL, "hello")])).encode()
+            posted = await http.post(hook, content=raw, headers={
+                "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)})
+            assert posted.status_code == 200
+            while not graph.to(AMAL):  # noqa: ASYNC110 - the fake is in this loop
+                await asyncio.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            out, err = await process.communicate()
+    finally:
+        await graph.stop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert b"running on Telegram (polling) and WhatsApp (webhook)" in out
+    assert AMAL.encode() not in err and graph.token.encode() not in err
