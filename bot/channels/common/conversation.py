@@ -224,6 +224,7 @@ class Conversations:
         chat = said.chat_id
         tracking = True
         too_old = False
+        note: str | None = None  # clean-as-you-go's note, not shown yet
         toasts: list[str] = []
         # Several toggles of one question in one go (typed numbers): only the last drawing,
         # and none when the question is answered in the same go.
@@ -240,7 +241,8 @@ class Conversations:
                                              and reply.token not in settled):
                         await self._prompt(said, memory, reply, tracking)
                 case out.Answered():
-                    await self._answered(said, memory, reply)
+                    if await self._answered(said, memory, reply, note):
+                        note = None
                 case out.Toast():
                     if said.callback_id and self.capabilities.toasts:
                         toasts.append(reply.text)
@@ -256,9 +258,13 @@ class Conversations:
                     if self.ledger is not None:
                         self.ledger.forget(self._respondent(chat))
                 case out.AnswerKept():
-                    await self._clean(said, memory, tracking)
+                    # The note goes under the question the answer settles (one edit rather
+                    # than a message of its own), or on its own if that question is not known.
+                    note = await self._clean(said, memory)
                 case _:
                     assert_never(reply)
+        if note is not None:
+            await self._send(chat, memory, note, tracking)
         if too_old:  # after the engine's words on /exit
             await self._too_old_to_wipe(chat)
         if said.callback_id:
@@ -283,15 +289,20 @@ class Conversations:
         sent.token = prompt.token
         memory.remember_prompt(prompt.token, sent)
 
-    async def _answered(self, said: Said, memory: ChatMemory, answered: out.Answered) -> None:
+    async def _answered(self, said: Said, memory: ChatMemory, answered: out.Answered,
+                        note: str | None) -> bool:
+        """Settle the question; True if `note` was shown under it."""
         known = self._prompt_message(said, memory, answered.token)
         if known is None:
-            return  # sent before a restart and not the pressed message: leave it as it is
+            return False  # sent before a restart and not the pressed message: leave it
         summary = answered.summary
-        if summary and self.clean_chat:
+        if note is not None and self.capabilities.can_edit:
+            summary = note
+        elif summary and self.clean_chat:
             summary = await self._render(said, texts.ANSWERED)  # no echo of the answer
         await self.transport.settle(said.chat_id, known, summary)
         memory.prompts.pop(answered.token, None)
+        return summary == note
 
     @staticmethod
     def _prompt_message(said: Said, memory: ChatMemory, token: str) -> SentPrompt | None:
@@ -307,21 +318,19 @@ class Conversations:
                               known.keys if known is not None else (UNKNOWN_KEY,))
         return known
 
-    async def _clean(self, said: Said, memory: ChatMemory, tracking: bool) -> None:
-        """The person's answer is sealed and committed: take it out of the chat."""
+    async def _clean(self, said: Said, memory: ChatMemory) -> str | None:
+        """The person's answer is sealed and committed: take it out of the chat. Returns the
+        note that stands in its place (shown under the answered question, or on its own)."""
         capabilities = self.capabilities
         if not (self.clean_chat and capabilities.can_delete) or said.message_id is None:
-            return
+            return None
         sent_at = said.sent_at or self.clock()
         if sent_at <= self.clock() - capabilities.deletable_for + DELETE_MARGIN:
-            await self._send(said.chat_id, memory, await self._render(said, texts.NOT_REMOVED),
-                             tracking)
-            return
+            return await self._render(said, texts.NOT_REMOVED)
         await self.transport.delete(said.chat_id, [said.message_id])
         memory.untrack(said.message_id)
         log.info("answer_removed_from_chat")
-        await self._send(said.chat_id, memory, await self._render(said, texts.REMOVED),
-                         tracking)
+        return await self._render(said, texts.REMOVED)
 
     async def _wipe(self, chat: str, memory: ChatMemory) -> bool:
         """Remove what can be removed; True if older messages had to stay."""
