@@ -75,7 +75,10 @@ def render_prompt(prompt: out.Prompt, translate: Translate) -> Rendered:
 def _titles(labels: list[str], shorts: list[str | None], limit: int) -> list[str] | None:
     titles = []
     for label, short in zip(labels, shorts, strict=True):
-        title = short if short and len(short) <= limit else shorten(label, limit)
+        if len(label) > limit and short and len(short) <= limit:
+            title: str | None = short  # the translator's own short form
+        else:
+            title = shorten(label, limit)  # the label itself when it fits
         if title is None:
             return None
         titles.append(title)
