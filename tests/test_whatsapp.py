@@ -291,3 +291,22 @@ async def test_the_fake_graph_api_is_as_strict_as_whatsapp(graph: FakeGraphApi,
         clock.advance(hours=24)  # and free-form messages only within 24 hours
         late = await http.post(url, json=buttons("Yes"), headers=auth)
         assert late.json()["error"]["code"] == 131047
+
+
+async def test_one_post_with_several_people_and_several_messages(
+        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    other = "966550000002"
+    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
+        await consent(bot)
+        await consent(bot, other)
+        first = graph.reply(AMAL, bot.last_with_options(AMAL), "Care work")
+        second = graph.reply(other, bot.last_with_options(other), "Farm work")
+        await bot.deliver(first, second, graph.text(AMAL, "1"), graph.text(AMAL, "5"))
+        assert bot.texts(other)[-1].startswith("Pick themes.")
+        assert "What should governments change?" not in bot.texts(AMAL)[-1]
+    answers = {t.respondent: {a.question_id: a.header["value"] for a in t.answers}
+               for t in opened_testimonies(db_path, researcher)}
+    assert sorted(map(sorted, (a.items() for a in answers.values()))) == sorted([
+        sorted({"sector": ["care"], "themes": ["wages"], "months_unpaid": 5}.items()),
+        sorted({"sector": ["farm"]}.items())])

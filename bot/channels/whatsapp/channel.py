@@ -70,15 +70,24 @@ class WhatsAppChannel:
         await self.conversations.drain(grace)
 
     async def handle(self, body: Mapping[str, Any]) -> None:
+        """One POST: each person's messages in their order, different people side by side
+        (one person's voice note being fetched does not hold up the others)."""
+        people: dict[str, list[Received]] = {}
         for item in read_payload(body, self.graph.phone_number_id):
             match item:
                 case SendFailed():
                     log.warning("whatsapp_send_failed code=%d", item.code)
                 case Received():
-                    if not await self._received(item):
-                        self._handled += 1
+                    sender = item.incoming.chat_id if isinstance(item.incoming, Said) else ""
+                    people.setdefault(sender, []).append(item)
                 case _:
                     assert_never(item)
+        await asyncio.gather(*(self._in_order(messages) for messages in people.values()))
+
+    async def _in_order(self, messages: list[Received]) -> None:
+        for received in messages:
+            if not await self._received(received):
+                self._handled += 1
 
     async def _received(self, received: Received) -> bool:
         """True if the message was queued behind the person's earlier ones."""
