@@ -298,22 +298,28 @@ class Orchestrator:
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language)
         for action in actions:
-            if isinstance(action, StoreAnswer):
-                changes.answers.append(await self._answer(action, now, fetch_media))
-            elif isinstance(action, DropAnswer):
-                changes.dropped.append(action.question_id)
-            elif isinstance(action, RecordConsent):
-                changes.consent = ConsentIn(action.version, action.language, action.at,
-                                            dict(action.items))
-            elif isinstance(action, Count):
-                if self._people_counted.first_time(respondent, state.campaign, action.metric):
-                    changes.counters.append(action.metric)
-            elif isinstance(action, Completed):
-                changes.completed = True
-            elif isinstance(action, Erase):
-                changes.erase = True
-            elif isinstance(action, EndSession):
-                changes.end_session = True
+            match action:
+                case StoreAnswer():
+                    changes.answers.append(await self._answer(action, now, fetch_media))
+                case DropAnswer():
+                    changes.dropped.append(action.question_id)
+                case RecordConsent():
+                    changes.consent = ConsentIn(action.version, action.language, action.at,
+                                                dict(action.items))
+                case Count():
+                    if self._people_counted.first_time(respondent, state.campaign,
+                                                       action.metric):
+                        changes.counters.append(action.metric)
+                case Completed():
+                    changes.completed = True
+                case Erase():
+                    changes.erase = True
+                case EndSession():
+                    changes.end_session = True
+                case Say() | Ask() | Notice() | Settle() | WipeChat():
+                    pass  # what is said and shown: delivered once the changes are durable
+                case _:
+                    assert_never(action)
         return changes
 
     async def _answer(self, action: StoreAnswer, now: datetime,
@@ -321,18 +327,22 @@ class Orchestrator:
         value = action.value
         header: dict[str, object] = {}
         body = b""
-        if isinstance(value, ChoiceAnswer):
-            header |= {"kind": "choice", "value": list(value.choices)}
-        elif isinstance(value, TextAnswer):
-            header |= {"kind": "text", "value": value.text}
-        elif isinstance(value, NumberAnswer):
-            header |= {"kind": "number", "value": value.number}
-        elif isinstance(value, MediaAnswer):
-            if fetch_media is None:
-                raise ValueError("this channel cannot fetch media")
-            body = await fetch_media(value.media)
-            header |= {"kind": "media", "media": value.media.kind,
-                       "mime_type": value.media.mime_type, "duration": value.media.duration}
+        match value:
+            case ChoiceAnswer():
+                header |= {"kind": "choice", "value": list(value.choices)}
+            case TextAnswer():
+                header |= {"kind": "text", "value": value.text}
+            case NumberAnswer():
+                header |= {"kind": "number", "value": value.number}
+            case MediaAnswer():
+                if fetch_media is None:
+                    raise ValueError("this channel cannot fetch media")
+                body = await fetch_media(value.media)
+                header |= {"kind": "media", "media": value.media.kind,
+                           "mime_type": value.media.mime_type,
+                           "duration": value.media.duration}
+            case _:
+                assert_never(value)
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body,
                         language=action.language, at=now)
 
