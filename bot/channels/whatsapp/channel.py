@@ -28,6 +28,7 @@ from bot.channels.whatsapp.inbound import Received, SendFailed, read_payload
 from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.engine import MediaRef
 from bot.engine import messages as msg
+from bot.engine.text import Text, flow_text
 from bot.orchestrator import Orchestrator
 from storage.ledger import ChannelLedger
 
@@ -52,10 +53,19 @@ class WhatsAppChannel:
         async def download(ref: MediaRef, limit: int) -> bytes:
             return await graph.media(ref.reference, limit)
 
+        # The consent text's part about the chat app is written for Telegram: WhatsApp has its
+        # own (Meta's servers see the chat; nothing can be deleted from the phone). Without
+        # such a part, WhatsApp's note comes before anything is asked.
+        consent = orchestrator.script.consent
+        wording = {msg.EXITED: texts.EXIT_BY_HAND}
+        notice: Text | None = texts.CONSENT_NOTICE
+        if consent.chat_app:
+            wording[flow_text(consent.id, "chat_app", consent.chat_app)] = texts.CHAT_APP
+            notice = None
         self.conversations = Conversations(
             orchestrator, self.transport, channel=CHANNEL, ledger=None,
             fetch_media=MediaPolicy(download, media_limit), flood=flood,
-            wording={msg.EXITED: texts.EXIT_BY_HAND}, consent_notice=texts.CONSENT_NOTICE,
+            wording=wording, consent_notice=notice,
             command_words=CommandWords(orchestrator.translator,
                                        orchestrator.translator.languages),
             clock=clock, monotonic=monotonic, sleep=sleep)

@@ -11,7 +11,16 @@ EXIT_BY_HAND = N_(
     "from your list of chats). In the same place you can turn on \"Disappearing messages\", "
     "so that new messages here delete themselves."
 )
-# Translators: said once on WhatsApp, before anything is asked.
+# Translators: on WhatsApp, in place of the consent text's part about the chat app (which
+# is written for Telegram); read before anyone agrees.
+CHAT_APP = N_(
+    "About WhatsApp: this chat is not fully private. Messages to this bot pass through "
+    "Meta's servers, which see them. WhatsApp does not let us delete any message from your "
+    "phone, neither ours nor yours: you can delete this chat yourself at any time, and turn "
+    "on \"Disappearing messages\" for it (tap the name at the top of this chat)."
+)
+# Translators: said once on WhatsApp, before anything is asked (when the consent text has
+# no part about the chat app).
 CONSENT_NOTICE = N_(
     "Before we start: on WhatsApp I cannot remove messages from your phone. You can delete "
     "this chat yourself at any time, and turn on \"Disappearing messages\" for it (tap the "
