@@ -34,6 +34,7 @@ from bot.channels.common.staff import FieldWork
 from bot.channels.common.text import split_text
 from bot.channels.common.transport import SentPrompt, Transport, TransportError, Unreachable
 from bot.engine import ChoiceIn, CommandIn, Event, MediaRef, Phase, Start, TextIn
+from bot.engine import messages as msg
 from bot.engine.actions import DONE_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
@@ -225,6 +226,7 @@ class Conversations:
         tracking = True
         too_old = False
         note: str | None = None  # clean-as-you-go's note, not shown yet
+        removed = False  # ... shown under the answered question
         toasts: list[str] = []
         # Several toggles of one question in one go (typed numbers): only the last drawing,
         # and none when the question is answered in the same go.
@@ -232,6 +234,8 @@ class Conversations:
         settled = {r.token for r in replies if isinstance(r, out.Answered)}
         for index, reply in enumerate(replies):
             match reply:
+                case out.Message() if removed and reply.source == msg.RECEIVED:
+                    pass  # the note under the question has said it arrived
                 case out.Message():
                     for part in split_text(reply.text, self.capabilities.max_text,
                                            self.capabilities.measure):
@@ -242,7 +246,7 @@ class Conversations:
                         await self._prompt(said, memory, reply, tracking)
                 case out.Answered():
                     if await self._answered(said, memory, reply, note):
-                        note = None
+                        note, removed = None, True
                 case out.Toast():
                     if said.callback_id and self.capabilities.toasts:
                         toasts.append(reply.text)
