@@ -35,7 +35,7 @@ from bot.channels.common.text import split_text
 from bot.channels.common.transport import SentPrompt, Transport, TransportError, Unreachable
 from bot.engine import ChoiceIn, CommandIn, Event, MediaRef, Phase, Start, TextIn
 from bot.engine import messages as msg
-from bot.engine.actions import DONE_KEY
+from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
@@ -438,8 +438,9 @@ class Conversations:
 
 
 def typed_choices(text: str, prompt: SentPrompt | None) -> list[Event] | None:
-    """Numbers typed for the latest question's options ("2", or "1 3" for several)."""
-    if prompt is None or not prompt.keys:
+    """Numbers typed for the latest question's options ("2", or "1 3" for several). Not for a
+    question answered in words or a number, whose only option is Skip: "1" answers it."""
+    if prompt is None or not [key for key in prompt.keys if key != SKIP_KEY]:
         return None
     stripped = text.strip()
     if not NUMBERS.fullmatch(stripped):
