@@ -375,7 +375,7 @@ class Store:
             self._wake.clear()
             batch, self._queue = self._queue, []
             if batch:
-                # The lock first: other writers (storage/telegram.py) then wait for this
+                # The lock first: other writers (storage/ledger.py) then wait for this
                 # commit rather than it for theirs, while the last answers are being sealed.
                 async with self._tx_lock:
                     await self._helper_done(batch)
@@ -551,7 +551,7 @@ class Store:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One durable transaction on the shared connection, for other storage modules
-        (storage/telegram.py): serialized with the grouped commits, so no writer ever waits
+        (storage/ledger.py): serialized with the grouped commits, so no writer ever waits
         on SQLite's busy handler."""
         async with self._tx_lock, db.immediate(self._conn) as conn:
             yield conn
