@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bot.export import review
+from bot.export import csv_writer, folder, jsonl_writer, qdpx_writer, review, xlsx_writer
 from bot.export.consent import ConsentPolicy
 from bot.export.csv_writer import CsvWriter
 from bot.export.jsonl_writer import JsonlWriter
 from bot.export.kanon import DisclosureReport, Row, anonymize
+from bot.export.media import FOLDER as MEDIA_FOLDER
 from bot.export.media import MediaWriter
 from bot.export.model import QUASI_QUESTIONS, Layout, Writer
 from bot.export.names import NameFinder
@@ -41,6 +42,10 @@ from storage.reader import RecordFailure, Testimony, read_testimonies
 FORMATS = ("csv", "jsonl", "xlsx", "qdpx")
 PASS_ONE_QUESTIONS = frozenset((*QUASI_QUESTIONS, THEMES_QUESTION))
 SHOWN_FAILURES = 10
+# Everything an export may write, for --force to delete before a new run.
+OUTPUTS = (csv_writer.WIDE_FILE, csv_writer.LONG_FILE, jsonl_writer.FILE, xlsx_writer.FILE,
+           qdpx_writer.FILE, MEDIA_FOLDER, review.REDACTIONS_FILE, review.DISCLOSURE_TEXT,
+           review.DISCLOSURE_JSON, review.README)
 
 
 class ExportError(Exception):
@@ -125,10 +130,10 @@ def describe_failures(failures: list[RecordFailure]) -> str:
 
 
 def check_folder(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ExportError(f"{out} is not empty; choose a new folder or use --force")
+    try:
+        folder.check(out, force)
+    except folder.FolderError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def _writers(options: ExportOptions, layout: Layout, questionnaire: Questionnaire
@@ -172,8 +177,10 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
     quasi, report = anonymize(first.rows, quasi_identifiers(), options.k)
     first.rows.clear()
     summary.disclosure = report
-    check_folder(options.out, options.force)
-    options.out.mkdir(mode=0o700, parents=True, exist_ok=True)  # plaintext: owner only
+    try:  # plaintext: the folder is the owner's only; an earlier run's files go first
+        folder.prepare(options.out, options.force, OUTPUTS)
+    except folder.FolderError as exc:
+        raise ExportError(str(exc)) from exc
     pseudonyms = (ExportPseudonyms.stable(key.private.private_bytes_raw()) if options.stable_ids
                   else ExportPseudonyms.fresh())
     names = NameFinder(options.names, options.places, options.allowed)
@@ -208,6 +215,7 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
     files = sorted((set(_listing(options.out)) - before) | {review.README})
     review.write_readme(options.out, files, options.k)
     summary.files = files
+    folder.record(options.out, files)
     return summary
 
 
