@@ -18,6 +18,7 @@ from bot.export.metadata import Unsupported, clean, clean_mp3, clean_ogg
 from bot.export.names import NameFinder
 from bot.export.patterns import iban_valid, luhn_valid
 from bot.export.progress import Progress
+from bot.export.records import QUASI_NAMES, quasi_identifiers, quasi_row
 from bot.export.pseudonyms import ExportPseudonyms
 from bot.export.redaction import Numbering, Redactor
 from bot.export.selection import Selection
@@ -242,6 +243,65 @@ def test_k_of_one_changes_nothing_and_missing_values_are_values() -> None:
     assert final == rows and report.records_generalized == report.records_suppressed == 0
     with pytest.raises(ValueError, match="k must be"):
         anonymize(rows, FIELDS, k=0)
+
+
+def _person(language: str, answer_languages: tuple[str, ...] = (), *,
+            started: str = "2026-10-05", themes: tuple[str, ...] = ("wages",)
+            ) -> reader.Testimony:
+    consent = reader.Consent("2026-11", language, "2026-10-05T00:00:00+00:00",
+                             {"take_part": True, "adult": True})
+    person = reader.Testimony(b"r" * 32, "c1", started, None, consent)
+    profile = {"gender": "woman", "age_band": "25_34", "origin_region": "africa_east",
+               "living_region": "europe", "sector": "care_domestic"}
+    for index, (question, code) in enumerate(profile.items()):
+        person.answers.append(reader.OpenedAnswer(
+            question, "f", "1", started,
+            {"kind": "choice", "value": [code],
+             "language": (answer_languages[index] if index < len(answer_languages)
+                          else language)}))
+    person.answers.append(reader.OpenedAnswer(
+        "themes", "f", "1", started,
+        {"kind": "choice", "value": list(themes), "language": language}))
+    return person
+
+
+def test_every_released_column_is_a_quasi_identifier() -> None:
+    """An Amharic speaker whose profile five others share is still alone: the language
+    (and the language of each answer, the months, the themes...) is checked too."""
+    assert QUASI_NAMES == ("gender", "age_band", "origin_region", "living_region", "sector",
+                           "themes", "language", "complete", "started_month",
+                           "completed_month", "campaign", "may_quote", "answer_languages",
+                           "consent_version")
+    people = [_person("en") for _ in range(5)] + [_person("am")]
+    rows = [quasi_row(p, may_quote=False) for p in people]
+    final, report = anonymize(rows, quasi_identifiers(["2026-10"]), k=5)
+    language = QUASI_NAMES.index("language")
+    assert final[-1][language] == SUPPRESSED
+    assert [row[language] for row in final[:5]] == ["en"] * 5
+    switched = quasi_row(_person("en", ("en", "ar")), may_quote=True)
+    assert switched[QUASI_NAMES.index("answer_languages")] == "ar"
+    assert switched[QUASI_NAMES.index("themes")] == "wages"
+
+
+def test_months_go_to_quarters_then_years() -> None:
+    fields = quasi_identifiers(["2026-09", "2026-10", "2026-12"])
+    started = fields[QUASI_NAMES.index("started_month")]
+    assert started.levels == {1: {"2026-09": "2026-Q3", "2026-10": "2026-Q4",
+                                  "2026-12": "2026-Q4"},
+                              2: {"2026-Q3": "2026", "2026-Q4": "2026"}}
+
+
+def test_detail_not_needed_for_k_is_given_back() -> None:
+    """Records rare because of their sector lose region detail on the way; once the sector
+    is suppressed, the group gets its regions back where every part still holds k."""
+    rows = [("w", "25_34", "asia_south", f"sector{i}") for i in range(5)]
+    rows += [("w", "25_34", "asia_east", f"other{i}") for i in range(5)]
+    fields = (*FIELDS, QuasiIdentifier("sector"))
+    final, report = anonymize(rows, fields, k=5)
+    assert final == [("w", "25_34", "asia_south", SUPPRESSED)] * 5 + [
+        ("w", "25_34", "asia_east", SUPPRESSED)] * 5
+    assert report.generalized == {"gender": 0, "age": 0, "region": 0, "sector": 0}
+    assert report.suppressed["sector"] == 10
 
 
 # -- consent and filters ----------------------------------------------------------------------

@@ -173,6 +173,8 @@ def print_summary(summary: ExportSummary, out: Path) -> None:
         print(f"  media files: {summary.media_written} written, {summary.media_skipped} left "
               "out (format could not be cleaned of metadata)")
     if summary.disclosure:
+        print(f"  checked for k-anonymity (k = {summary.disclosure.k}): "
+              + ", ".join(summary.disclosure.quasi_identifiers))
         for line in summary.disclosure.lines()[2:]:
             print(f"  {line}")
     print(f"  files: {', '.join(summary.files)}")

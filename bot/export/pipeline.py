@@ -26,12 +26,18 @@ from bot.export.jsonl_writer import JsonlWriter
 from bot.export.kanon import DisclosureReport, Row, anonymize
 from bot.export.media import FOLDER as MEDIA_FOLDER
 from bot.export.media import MediaWriter
-from bot.export.model import QUASI_QUESTIONS, Layout, Writer
+from bot.export.model import Layout, Writer
 from bot.export.names import NameFinder
 from bot.export.progress import Progress
 from bot.export.pseudonyms import ExportPseudonyms
 from bot.export.qdpx_writer import QdpxWriter
-from bot.export.records import RecordBuilder, quasi_identifiers, quasi_row
+from bot.export.records import (
+    MONTH_COLUMNS,
+    QUASI_NAMES,
+    RecordBuilder,
+    quasi_identifiers,
+    quasi_row,
+)
 from bot.export.redaction import Redactor
 from bot.export.selection import THEMES_QUESTION, Selection
 from bot.export.xlsx_writer import XlsxWriter
@@ -40,7 +46,7 @@ from storage.keys import KeyPair
 from storage.reader import RecordFailure, Testimony, read_testimonies
 
 FORMATS = ("csv", "jsonl", "xlsx", "qdpx")
-PASS_ONE_QUESTIONS = frozenset((*QUASI_QUESTIONS, THEMES_QUESTION))
+MONTH_INDEXES = tuple(QUASI_NAMES.index(name) for name in MONTH_COLUMNS)
 SHOWN_FAILURES = 10
 # Everything an export may write, for --force to delete before a new run.
 OUTPUTS = (csv_writer.WIDE_FILE, csv_writer.LONG_FILE, jsonl_writer.FILE, xlsx_writer.FILE,
@@ -103,7 +109,9 @@ def plan(options: ExportOptions, key: KeyPair, policy: ConsentPolicy) -> _Plan:
     index: dict[bytes, int] = {}
     rows: list[Row] = []
     opened = 0
-    for testimony in read_testimonies(options.snapshot, key, failures, PASS_ONE_QUESTIONS):
+    # Every answer is opened: the language each was given in is released, so it is a
+    # quasi-identifier too (headers only are kept; nothing is written in this pass).
+    for testimony in read_testimonies(options.snapshot, key, failures):
         opened += len(testimony.answers)
         if not policy.admits(testimony.consent):
             summary.not_consented += 1
@@ -113,7 +121,7 @@ def plan(options: ExportOptions, key: KeyPair, policy: ConsentPolicy) -> _Plan:
             summary.empty += 1
         else:
             index[testimony.respondent] = len(rows)
-            rows.append(quasi_row(testimony))
+            rows.append(quasi_row(testimony, policy.may_quote(testimony.consent)))
     if failures and not opened:
         raise ExportError(
             f"this key opens none of the {len(failures)} answers tried: it is not a key these "
@@ -174,7 +182,8 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
     policy = ConsentPolicy.from_text(consent)
     first = plan(options, key, policy)
     summary = first.summary
-    quasi, report = anonymize(first.rows, quasi_identifiers(), options.k)
+    months = {row[col] for row in first.rows for col in MONTH_INDEXES}
+    quasi, report = anonymize(first.rows, quasi_identifiers(months), options.k)
     first.rows.clear()
     summary.disclosure = report
     try:  # plaintext: the folder is the owner's only; an earlier run's files go first

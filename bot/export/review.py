@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from bot.export.cells import cell
@@ -50,7 +49,7 @@ class RedactionLog:
 
 def write_disclosure(out_dir: Path, report: DisclosureReport) -> None:
     (out_dir / DISCLOSURE_TEXT).write_text("\n".join(report.lines()) + "\n", encoding="utf-8")
-    (out_dir / DISCLOSURE_JSON).write_text(json.dumps(asdict(report), indent=2) + "\n",
+    (out_dir / DISCLOSURE_JSON).write_text(json.dumps(report.published(), indent=2) + "\n",
                                            encoding="utf-8")
 
 
