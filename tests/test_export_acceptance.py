@@ -30,8 +30,6 @@ from bot.export.cells import FORMULA_STARTS
 from tests.export_support import (
     BIDI_TEXT,
     FORMULA,
-    GROUP4,
-    NEAR,
     UNIQUE,
     Seeded,
     seeded,

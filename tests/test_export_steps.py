@@ -18,8 +18,8 @@ from bot.export.metadata import Unsupported, clean, clean_mp3, clean_ogg
 from bot.export.names import NameFinder
 from bot.export.patterns import iban_valid, luhn_valid
 from bot.export.progress import Progress
-from bot.export.records import QUASI_NAMES, quasi_identifiers, quasi_row
 from bot.export.pseudonyms import ExportPseudonyms
+from bot.export.records import QUASI_NAMES, quasi_identifiers, quasi_row
 from bot.export.redaction import Numbering, Redactor
 from bot.export.selection import Selection
 from bot.export.xlsx_writer import column_name
@@ -274,7 +274,7 @@ def test_every_released_column_is_a_quasi_identifier() -> None:
                            "consent_version")
     people = [_person("en") for _ in range(5)] + [_person("am")]
     rows = [quasi_row(p, may_quote=False) for p in people]
-    final, report = anonymize(rows, quasi_identifiers(["2026-10"]), k=5)
+    final, _ = anonymize(rows, quasi_identifiers(["2026-10"]), k=5)
     language = QUASI_NAMES.index("language")
     assert final[-1][language] == SUPPRESSED
     assert [row[language] for row in final[:5]] == ["en"] * 5
