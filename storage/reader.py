@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,23 +82,37 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_RESPONDENTS = ("SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+                "c.language, c.agreed_at FROM respondents r "
+                "LEFT JOIN consents c ON c.respondent_id = r.id")
+
+
+def _respondent_rows(conn: sqlite3.Connection, respondents: Iterable[bytes] | None
+                     ) -> Iterator[tuple[Any, ...]]:
+    if respondents is None:
+        yield from conn.execute(_RESPONDENTS + " ORDER BY r.started_on, r.id")
+        return
+    for rid in respondents:
+        row = conn.execute(_RESPONDENTS + " WHERE r.id = ?", (rid,)).fetchone()
+        if row is not None:
+            yield row
+
+
 def read_testimonies(path: Path, key: KeyPair,
                      failures: list[RecordFailure] | None = None,
-                     questions: Collection[str] | None = None) -> Iterator[Testimony]:
+                     questions: Collection[str] | None = None,
+                     respondents: Iterable[bytes] | None = None) -> Iterator[Testimony]:
     """Every respondent with their opened answers, one at a time (streaming).
 
     With `questions`, only those answers are opened (the others are not decrypted at all): a
-    summary of closed answers never needs to see free text.
+    summary of closed answers never needs to see free text. With `respondents`, only those,
+    in that order (ids not in the snapshot are passed over).
     """
     conn = connect_readonly(path)
     private = key.private
     try:
-        respondents = conn.execute(
-            "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
-            "c.language, c.agreed_at FROM respondents r "
-            "LEFT JOIN consents c ON c.respondent_id = r.id ORDER BY r.started_on, r.id"
-        )
-        for rid, campaign, started, completed, version, language, agreed_at in respondents:
+        for rid, campaign, started, completed, version, language, agreed_at in \
+                _respondent_rows(conn, respondents):
             consent = None
             if version is not None:
                 items = {item: bool(agreed) for item, agreed in conn.execute(

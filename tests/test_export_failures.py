@@ -7,6 +7,7 @@ record, everything else is exported, and the exit status is not zero.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -119,8 +120,29 @@ def test_exports_are_unlinkable_unless_stable_ids(data: Seeded, tmp_path: Path) 
         runs[name] = _ids(tmp_path / name)
     assert not set(runs["a"]) & set(runs["b"])
     assert not set(runs["a"]) & set(runs["s1"])
-    assert runs["s1"] == runs["s2"]
+    assert sorted(runs["s1"]) == sorted(runs["s2"])
     assert len(set(runs["a"])) == len(runs["a"])
+
+
+def test_rows_come_out_in_a_new_order_every_export(data: Seeded, tmp_path: Path) -> None:
+    """New ids every export are worth nothing if row 17 is the same person every time: the
+    order is shuffled per export; a seed is written only with --stable-ids."""
+    def profile_order(folder: Path) -> list[str]:
+        return [json.dumps([r["language"], r["started_month"], r["answers"].get("gender")])
+                for line in (folder / "testimonies.jsonl").read_text(encoding="utf-8")
+                .splitlines() for r in [json.loads(line)]]
+
+    orders = {}
+    for name, extra in (("a", ()), ("b", ()), ("s1", ("--stable-ids",)),
+                        ("s2", ("--stable-ids",))):
+        assert run_cli(*export_args(data, tmp_path / name, "--format", "jsonl", *extra)).code == 0
+        orders[name] = profile_order(tmp_path / name)
+    assert sorted(orders["a"]) == sorted(orders["b"]) and orders["a"] != orders["b"]
+    assert _ids(tmp_path / "s1") != _ids(tmp_path / "s2")  # same ids, new order
+    readme = (tmp_path / "a" / "README.txt").read_text(encoding="utf-8")
+    assert "no seed is kept" in readme and "seed " not in readme.replace("no seed is", "")
+    stable = (tmp_path / "s1" / "README.txt").read_text(encoding="utf-8")
+    assert re.search(r"random order \(seed \d+,", stable)
 
 
 def test_a_non_empty_folder_is_refused_before_any_work(data: Seeded, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ everything else is still exported.
 from __future__ import annotations
 
 import os
+import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,19 @@ class ExportSummary:
     media_written: int = 0
     media_skipped: int = 0
     files: list[str] = field(default_factory=list)
+    row_seed: int | None = None  # only with --stable-ids
+
+
+def shuffled(respondents: list[bytes], stable_ids: bool) -> tuple[list[bytes], int | None]:
+    """Rows in a new random order every export: with ids new every time, the same order
+    would let two exports be joined row by row. With --stable-ids the ids link exports
+    anyway, so the seed is kept (in README.txt) and the order can be made again."""
+    if not stable_ids:
+        secrets.SystemRandom().shuffle(respondents)
+        return respondents, None
+    seed = secrets.randbits(64)
+    random.Random(seed).shuffle(respondents)  # noqa: S311 - an order, not a secret
+    return respondents, seed
 
 
 @dataclass
@@ -201,11 +216,11 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
     log = review.RedactionLog(options.out)
     writers = [*_writers(options, layout, questionnaire), log]
     bar = Progress(progress, "Exporting", len(quasi)) if progress else None
+    order, summary.row_seed = shuffled(list(first.index), options.stable_ids)
     try:
-        for testimony in read_testimonies(options.snapshot, key, summary.failures):
-            row = first.index.get(testimony.respondent)
-            if row is None:
-                continue
+        for testimony in read_testimonies(options.snapshot, key, summary.failures,
+                                          respondents=order):
+            row = first.index[testimony.respondent]
             record = builder.build(testimony, quasi[row])
             for writer in writers:
                 writer.write(record)
@@ -222,7 +237,7 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
     if media:
         summary.media_written, summary.media_skipped = media.written, media.skipped
     files = sorted((set(_listing(options.out)) - before) | {review.README})
-    review.write_readme(options.out, files, options.k)
+    review.write_readme(options.out, files, options.k, summary.row_seed)
     summary.files = files
     folder.record(options.out, files)
     return summary

@@ -53,8 +53,12 @@ def write_disclosure(out_dir: Path, report: DisclosureReport) -> None:
                                            encoding="utf-8")
 
 
-def write_readme(out_dir: Path, files: Sequence[str], k: int) -> None:
+def write_readme(out_dir: Path, files: Sequence[str], k: int, row_seed: int | None = None
+                 ) -> None:
     listed = "\n".join(f"  - {name}" for name in sorted(files))
+    order = (f"Rows are in a random order (seed {row_seed}, kept because --stable-ids was used)."
+             if row_seed is not None else
+             "Rows are in a new random order in every export (no seed is kept).")
     (out_dir / README).write_text(f"""Testimonies exported by testimony-bot
 
 These files hold pseudonymized personal data of people in vulnerable situations.
@@ -69,6 +73,7 @@ people who did not agree to be quoted.
 
 Quasi-identifiers were checked for k-anonymity with k = {k}: see disclosure_report.txt.
 Dates are months. Export ids differ in every export unless --stable-ids was used.
+{order}
 
 Files:
 {listed}
