@@ -194,6 +194,93 @@ def test_adjacent_names_become_one_placeholder(redactor: Redactor) -> None:
     assert result.text == "ask [NAME-1]"
 
 
+@pytest.mark.parametrize("separator", ["\u00a0", "\u202f", "\u2013", "\u2011", "\u060c",
+                                       "\u2009", "\u2012", "\uff0d"])
+def test_phone_groups_split_by_unusual_spaces_dashes_and_commas(
+        redactor: Redactor, separator: str) -> None:
+    """No-break and narrow no-break spaces, en dashes, non-breaking hyphens, Arabic commas."""
+    text = f"Call +63{separator}917{separator}123{separator}4567 now"
+    assert redact(redactor, text) == "Call [PHONE-1] now"
+    assert redact(redactor, f"رقمي ٠٥٠{separator}١٢٣{separator}٤٥٦٧ شكرا",
+                  ("asia_central_west",)) == "رقمي [PHONE-1] شكرا"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("find me @golden.pitafa on instagram", "find me [URL-1] on instagram"),
+    ("my account @golden.pitafa.", "my account [URL-1]."),
+    ("write T.ME/MariaSantos now", "write [URL-1] now"),
+    ("or WA.ME/639171234567", "or [URL-1]"),
+    ("mail maria.santos\uff20gmail.com please", "mail [EMAIL-1] please"),
+    ("maria\uff0esantos\uff20gmail\uff0ecom", "[EMAIL-1]"),
+])
+def test_dotted_handles_upper_case_links_and_full_width_at_signs(
+        redactor: Redactor, text: str, expected: str) -> None:
+    assert redact(redactor, text) == expected
+
+
+def test_surnames_in_capitals_are_names(redactor: Redactor) -> None:
+    assert redact(redactor, "My employer was Maria SANTOS and her son") == (
+        "My employer was [NAME-1] and her son")
+    assert redact(redactor, "the agent, OKAFOR, took my passport") == (
+        "the agent, [NAME-1], took my passport")
+    # In text written all in capitals, a surname after a title is still found.
+    shouted = redactor.redact("q", "I WORK FOR MR ZABALETA AND HE NEVER PAYS ME", (),
+                              Numbering())
+    assert shouted.text == "I WORK FOR MR [NAME-1] AND HE NEVER PAYS ME"
+    assert [n.kind for n in shouted.notes] == ["NAME", "REVIEW"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("please call 81234 after six", "please call [PHONE-1] after six"),
+    ("I lived in room 40312 of the dormitory", "I lived in room [ID-1] of the dormitory"),
+    ("ext. 55123 or apartment 12045", "ext. [PHONE-1] or apartment [ID-1]"),
+    ("I paid 15000 to the agency", "I paid 15000 to the agency"),
+])
+def test_five_digit_numbers_after_call_room_and_the_like(
+        redactor: Redactor, text: str, expected: str) -> None:
+    assert redact(redactor, text) == expected
+
+
+def test_text_is_read_normalised_but_written_as_it_was(redactor: Redactor) -> None:
+    """Matching sees NFKC text; what is not replaced keeps its own characters."""
+    text = "ﬁne, call +63\u00a0917\u00a0123\u00a04567 — thanks"
+    assert redact(redactor, text) == "ﬁne, call [PHONE-1] — thanks"
+
+
+@pytest.mark.parametrize("text", [
+    "قالت لي مدام ريم أن أبقى",  # Arabic
+    "मेरी मालकिन कमला थी",  # Devanagari
+    "አሰሪዬ ሰላማዊት ነበረች",  # Ethiopic
+    "আমার মালিক রহিমা",  # Bengali
+    "මගේ හාම්පුතා නිමල්",  # Sinhala
+    "ကျွန်မ အလုပ်ရှင် ဒေါ်မြ",  # Burmese
+])
+def test_non_latin_script_is_flagged_for_a_full_reading(redactor: Redactor, text: str) -> None:
+    result = redactor.redact("story", text, (), Numbering())
+    flags = [n for n in result.notes if n.kind == "REVIEW"]
+    assert [n.question_id for n in flags] == ["story"]
+    assert "script" in flags[0].rule
+
+
+@pytest.mark.parametrize("text", [
+    "my employer zunaira never paid me",
+    "Madam kelechukwu shouted at us",
+    "the boss, tavita, kept the keys",
+    "yes sir wendimagegn",
+])
+def test_lower_case_names_after_employer_madam_sir_boss_are_flagged(
+        redactor: Redactor, text: str) -> None:
+    result = redactor.redact("story", text, (), Numbering())
+    flags = [n for n in result.notes if n.kind == "REVIEW"]
+    assert len(flags) == 1 and "lower-case" in flags[0].rule
+
+
+def test_ordinary_lower_case_text_is_not_flagged(redactor: Redactor) -> None:
+    result = redactor.redact("story", "my employer never paid me and the boss was angry", (),
+                             Numbering())
+    assert not [n for n in result.notes if n.kind == "REVIEW"]
+
+
 # -- k-anonymity ------------------------------------------------------------------------------
 
 FIELDS = (QuasiIdentifier("gender"), QuasiIdentifier("age", {"18_24": "18_34", "25_34": "18_34"},
