@@ -495,15 +495,41 @@ def test_damaged_or_foreign_ogg_is_refused() -> None:
         clean("audio/ogg", ogg_opus([])[:60])
 
 
-def test_mp3_tags_are_removed() -> None:
-    frame = b"\xff\xfb\x90\x00" + b"\x00" * 100
-    body = b"TIT2" + struct.pack(">I", 6) + b"\0\0" + b"\0Maria"
-    id3 = b"ID3\x03\x00\x00" + bytes([0, 0, 0, len(body)]) + body
-    tail = b"TAG" + b"Maria Santos".ljust(125, b"\0")
-    assert clean_mp3(id3 + frame + tail) == frame
-    assert clean("audio/mpeg", id3 + frame).data == frame
+def _mp3_frame(fill: int, padding: int = 0) -> bytes:
+    """MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417 bytes (418 with padding)."""
+    header = bytes([0xFF, 0xFB, 0x90 | (padding << 1), 0x00])
+    return header + bytes([fill]) * (413 + padding)
+
+
+def _id3v2(text: bytes, footer: bool = False) -> bytes:
+    body = b"TIT2" + struct.pack(">I", len(text) + 1) + b"\0\0" + b"\0" + text
+    size = bytes([0, 0, len(body) >> 7, len(body) & 0x7F])
+    head = b"ID3\x04\x00" + bytes([0x10 if footer else 0]) + size
+    return head + body + (b"3DI\x04\x00\x10" + size if footer else b"")
+
+
+def test_mp3_keeps_only_audio_frames() -> None:
+    frames = [_mp3_frame(1), _mp3_frame(2, padding=1), _mp3_frame(3)]
+    audio = b"".join(frames)
+    id3v1 = b"TAG" + b"Maria Santos".ljust(125, b"\0")
+    lyrics3 = b"LYRICSBEGIN" + b"IND00003110" + b"LYR00012Maria Santos" + b"000042LYRICS200"
+    ape_items = struct.pack("<II", 12, 0) + b"Artist\0" + b"Maria Santos"
+    ape_footer = b"APETAGEX" + struct.pack("<IIII", 2000, len(ape_items) + 32, 1, 0) + b"\0" * 8
+    cases = {
+        "ID3v2 at the start, ID3v1 at the end": _id3v2(b"Maria Santos") + audio + id3v1,
+        "ID3v2.4 appended with a footer": audio + _id3v2(b"Maria Santos", footer=True),
+        "Lyrics3 before ID3v1": audio + lyrics3 + id3v1,
+        "APE at the end (footer only)": audio + ape_items + ape_footer,
+        "a tag between frames": frames[0] + _id3v2(b"Maria Santos") + frames[1] + frames[2],
+        "stray bytes between frames": frames[0] + b"Maria Santos" + frames[1] + frames[2],
+    }
+    for name, data in cases.items():
+        cleaned = clean_mp3(data)
+        assert cleaned == audio, name
+        assert b"Maria" not in cleaned, name
+    assert clean("audio/mpeg", cases["a tag between frames"]).data == audio
     with pytest.raises(Unsupported, match="MPEG"):
-        clean_mp3(id3 + b"not audio")
+        clean_mp3(_id3v2(b"Maria") + b"not audio")
 
 
 def test_photo_exif_gps_and_comments_are_removed() -> None:
