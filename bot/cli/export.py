@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.cli.common import Subparsers, UserError, add_passphrase_options, read_passphrase
+from bot.export import wordlists
 from bot.export.pipeline import (
     FORMATS,
     ExportError,
@@ -119,8 +120,7 @@ def _lines(paths: list[Path]) -> tuple[str, ...]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read the word list {path}") from exc
-        found += [line.strip() for line in text.splitlines()
-                  if line.strip() and not line.lstrip().startswith("#")]
+        found += wordlists.parse(text)  # the format of the lists the package ships
     return tuple(found)
 
 

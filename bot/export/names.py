@@ -101,14 +101,18 @@ class NameFinder:
     def __init__(self, names: Iterable[str] = (), places: Iterable[str] = (),
                  allowed: Iterable[str] = (), use_defaults: bool = True) -> None:
         defaults = use_defaults  # False in tests that want only their own lists
-        self.common = {fold(w) for w in (wordlists.COMMON if defaults else ())}
-        self.allowed = {fold(w) for w in (*(wordlists.ALLOWED if defaults else ()), *allowed)}
-        ambiguous = self.common | self.allowed | {fold(w) for w in wordlists.AMBIGUOUS}
+        common = wordlists.entries("common") if defaults else frozenset()
+        self.common = {fold(w) for w in common}
+        self.allowed = {fold(w) for w in (*(wordlists.entries("allowed") if defaults else ()),
+                                          *allowed)}
+        ambiguous = self.common | self.allowed | {fold(w)
+                                                  for w in wordlists.entries("ambiguous")}
         self.entries: dict[str, Kind] = {}
         self.capitalised_only: set[str] = set()
         self.longest: dict[str, int] = {}  # first word of an entry -> most words it spans
-        for kind, entries in ((Kind.NAME, (*(wordlists.NAMES if defaults else ()), *names)),
-                              (Kind.PLACE, (*(wordlists.PLACES if defaults else ()), *places))):
+        for kind, entries in (
+                (Kind.NAME, (*(wordlists.entries("names") if defaults else ()), *names)),
+                (Kind.PLACE, (*(wordlists.entries("places") if defaults else ()), *places))):
             for entry in entries:
                 key = " ".join(fold(w) for w in WORD.findall(entry))
                 if not key:
