@@ -419,3 +419,13 @@ def test_nothing_is_written_outside_the_export_folder(
     assert not list(cwd.iterdir())
     modes = {p.stat().st_mode & 0o777 for p in (tmp_path / "out").rglob("*")}
     assert modes <= {0o600, 0o700}  # plaintext readable by its owner only
+
+
+def test_both_readmes_describe_every_file_the_export_writes(out: Path) -> None:
+    written = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
+    inside = (out / "README.txt").read_text(encoding="utf-8")
+    project = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    researchers = project.split("## For researchers", 1)[1].split("\n## ", 1)[0]
+    for name in written:
+        assert re.search(rf"^  - {re.escape(name)}: \S", inside, re.M), name
+        assert f"`{name}`" in researchers, name
