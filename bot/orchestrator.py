@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
+import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +24,7 @@ from bot.engine import (
     Action,
     Ask,
     ChoiceAnswer,
+    CommandIn,
     Completed,
     Count,
     DropAnswer,
@@ -52,6 +54,7 @@ from bot.engine.messages import SKIP_BUTTON
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
+from bot.links.people import PeopleCounted
 from storage.server_keys import ServerKeys
 from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
 
@@ -105,6 +108,10 @@ class _Session:
 _STATE_FIELDS = tuple(f.name for f in fields(SessionState))
 
 
+def _command_name(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def _plain(value: object) -> object:
     if isinstance(value, Mapping):
         return dict(value)
@@ -128,6 +135,7 @@ class Orchestrator:
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
         self._rendered: dict[tuple[Text, str], str] = {}
+        self._people_counted = PeopleCounted(keys)
         self._buttons: dict[tuple[tuple[Option, ...], str], tuple[out.Button, ...]] = {}
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
@@ -179,9 +187,10 @@ class Orchestrator:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
         self._remember(respondent, kept, now)
-        for action in actions:
-            if isinstance(action, StoreAnswer):
-                log.info("answer_stored question=%s", action.question_id)
+        if log.isEnabledFor(logging.DEBUG):  # which questions, only when debugging
+            for action in actions:
+                if isinstance(action, StoreAnswer):
+                    log.debug("answer_stored question=%s", action.question_id)
         return self._deliver(actions, language)
 
     async def expire_idle(self, idle_for: timedelta) -> int:
@@ -203,25 +212,27 @@ class Orchestrator:
 
     async def _attribute(self, event: Event, state: SessionState, now: datetime,
                          language_hint: str | None) -> Event:
-        """Resolve a campaign code against the links table; a code typed before consent
-        counts as /start (bot.links.codes says which texts are codes).
+        """Resolve a campaign code against the links table; a link's code typed before
+        consent counts as /start with it (bot.links.codes says which texts may be codes).
 
-        A code is attribution only, never trusted as anything else. A link that expired or
-        was disabled still starts the bot: the person is never turned away.
+        Only codes of links that exist are kept (as the link's attribution key), so nothing
+        else a person types or sends as a start payload is ever written anywhere. A link
+        that expired or was disabled still starts the bot: the person is never turned away.
         """
+        if isinstance(event, CommandIn) and _command_name(event.name) == "start":
+            event = Start(campaign=event.argument.strip() or None, language_hint=language_hint)
         if isinstance(event, TextIn) and not state.consented:
-            code = typed_code(event.text)
-            link_code = maybe_link_code(event.text)
-            if code is None and link_code and await self.store.links.find(link_code):
-                code = link_code
-            if code is not None:
+            candidate = typed_code(event.text) or maybe_link_code(event.text)
+            link = await self.store.links.find(candidate) if candidate else None
+            if link is not None:
                 log.info("typed_campaign_code")
-                event = Start(campaign=code, language_hint=language_hint)
+                return Start(campaign=link.attribution(now.date()),
+                             language_hint=link.language or language_hint)
         if not isinstance(event, Start) or not event.campaign:
             return event
         link = await self.store.links.find(event.campaign)
         if link is None:
-            return event
+            return Start(campaign=None, language_hint=event.language_hint)
         return Start(campaign=link.attribution(now.date()),
                      language_hint=link.language or event.language_hint)
 
@@ -232,12 +243,14 @@ class Orchestrator:
             return cached
         status = await self.store.status(respondent)
         if status.state is not None:
-            return _Session.from_bytes(status.state)
-        fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
+            session = _Session.from_bytes(status.state)
+            session.state = session.state.evolve(stored=True, copied=status.copied)
+            return session
+        fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint,
+                             stored=status.known, copied=status.copied)
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
-            return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language,
-                                         campaign=status.campaign))
+            return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
         return _Session(fresh)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
@@ -253,18 +266,20 @@ class Orchestrator:
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
                        now: datetime, fetch_media: MediaFetcher | None) -> Changes:
+        state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
-                          campaign=(after or before).campaign)
+                          campaign=state.campaign, language=state.language)
         for action in actions:
             if isinstance(action, StoreAnswer):
-                changes.answers.append(await self._answer(action, fetch_media))
+                changes.answers.append(await self._answer(action, now, fetch_media))
             elif isinstance(action, DropAnswer):
                 changes.dropped.append(action.question_id)
             elif isinstance(action, RecordConsent):
                 changes.consent = ConsentIn(action.version, action.language, action.at,
                                             dict(action.items))
             elif isinstance(action, Count):
-                changes.counters.append(action.metric)
+                if self._people_counted.first_time(respondent, state.campaign, action.metric):
+                    changes.counters.append(action.metric)
             elif isinstance(action, Completed):
                 changes.completed = True
             elif isinstance(action, Erase):
@@ -273,9 +288,10 @@ class Orchestrator:
                 changes.end_session = True
         return changes
 
-    async def _answer(self, action: StoreAnswer, fetch_media: MediaFetcher | None) -> AnswerIn:
+    async def _answer(self, action: StoreAnswer, now: datetime,
+                      fetch_media: MediaFetcher | None) -> AnswerIn:
         value = action.value
-        header: dict[str, object] = {"language": action.language}
+        header: dict[str, object] = {}
         body = b""
         if isinstance(value, ChoiceAnswer):
             header |= {"kind": "choice", "value": list(value.choices)}
@@ -289,7 +305,8 @@ class Orchestrator:
             body = await fetch_media(value.media)
             header |= {"kind": "media", "media": value.media.kind,
                        "mime_type": value.media.mime_type, "duration": value.media.duration}
-        return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body)
+        return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body,
+                        language=action.language, at=now)
 
     def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
         render = self._render

@@ -24,6 +24,9 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA secure_delete=ON",  # erased content is overwritten, not left in free pages
     "PRAGMA busy_timeout=5000",
+    # After a checkpoint the -wal file shrinks back to this size instead of keeping its
+    # largest extent (and whatever old page images it held) on disk.
+    "PRAGMA journal_size_limit=1048576",
 )
 
 
@@ -71,14 +74,23 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.number, migration.name, datetime.now(UTC).isoformat()),
+                (migration.number, migration.name, datetime.now(UTC).date().isoformat()),
             )
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.execute("ROLLBACK")
             raise
         applied.append(migration.number)
+    if applied:
+        vacuum_if_fragmented(conn)
     return applied
+
+
+def vacuum_if_fragmented(conn: sqlite3.Connection) -> None:
+    """Rebuild the file when dropped tables left free pages: nothing of them stays in it,
+    and a size cap (DB_MAX_MB) then means what it says."""
+    if conn.execute("PRAGMA freelist_count").fetchone()[0]:
+        conn.execute("VACUUM")
 
 
 def _statements(script: str) -> list[str]:
@@ -135,3 +147,17 @@ async def connect(path: Path) -> aiosqlite.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise DatabaseError(f"cannot open the database at {path}: {exc}") from exc
     return db
+
+
+async def checkpoint(conn: aiosqlite.Connection) -> bool:
+    """`wal_checkpoint(TRUNCATE)`, checked: True only when every frame went into the main
+    file and the -wal file was emptied (a reader holding an old snapshot prevents that)."""
+    async with conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+        row = await cursor.fetchone()
+    return row is not None and row[0] == 0 and row[1] == row[2]
+
+
+def checkpoint_sync(conn: sqlite3.Connection) -> bool:
+    """The same for the synchronous maintenance tools."""
+    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return row is not None and row[0] == 0 and row[1] == row[2]

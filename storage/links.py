@@ -105,8 +105,8 @@ class LinkBook:
                     "expires_on, active, created_at, created_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (code, campaign, partner, region, language, label,
-                     expires_on.isoformat() if expires_on else None, now.isoformat(),
-                     created_by))
+                     expires_on.isoformat() if expires_on else None,
+                     now.date().isoformat(), created_by))
             except sqlite3.IntegrityError:
                 continue
             found = await self.find(code)
@@ -136,7 +136,7 @@ class LinkBook:
 
     async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
         counts: dict[str, dict[str, int]] = {}
-        async with self._conn.execute("SELECT campaign, metric, count FROM counters") as cursor:
+        async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
             async for key, metric, count in cursor:
                 counts.setdefault(str(key), {})[str(metric)] = int(count)
         return [LinkFigures(link, counts.get(link.code, {}),

@@ -3,10 +3,13 @@ ending abandoned sessions.
 
 - `backup` copies the live database with SQLite's online backup API (a consistent picture even
   while the bot writes), then removes from the copy everything that is not sealed to the
-  researchers: the working state of sessions (encrypted only with the server's key, which a
-  researcher does not hold and does not need). Counters are anonymous and stay.
-- `purge_through` deletes from the live database the sealed answers that a snapshot holds
-  byte for byte, so an answer changed after the snapshot (via /back) is kept.
+  researchers: working state and profiles (encrypted only with the server's key, which a
+  researcher does not hold and does not need), the channels' bookkeeping (update tags,
+  message ids) and field workers' pseudonyms. Counters are anonymous and stay.
+- `purge_through` deletes from the live database the sealed records that a snapshot holds
+  byte for byte, so an answer changed after the snapshot (via /back) is kept; people left
+  with nothing stored go too, and the database notes that it was purged (so /delete leaves
+  an erasure record for the copies).
 - `expire_sessions` ends sessions untouched for a while: their working state is deleted.
 
 Each deletion is followed by a WAL checkpoint, because with `secure_delete` the main file is
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,10 +64,16 @@ def backup(source: Path, target: Path) -> SnapshotSummary:
             live.backup(copy, pages=-1)
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             copy.execute("PRAGMA secure_delete=ON")
-            copy.execute("DELETE FROM sessions")
+            tables = {row[0] for row in copy.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for table, statement in SERVER_ONLY:
+                if table in tables:
+                    copy.execute(statement)
             copy.execute("VACUUM")
             respondents = copy.execute("SELECT count(*) FROM respondents").fetchone()[0]
-            answers = copy.execute("SELECT count(*) FROM answers").fetchone()[0]
+            answers = copy.execute(
+                "SELECT count(*) FROM records" if "records" in tables
+                else "SELECT count(*) FROM answers").fetchone()[0]
         finally:
             copy.close()
     except (OSError, sqlite3.Error) as exc:
@@ -75,25 +85,41 @@ def backup(source: Path, target: Path) -> SnapshotSummary:
     return SnapshotSummary(int(respondents), int(answers), target.stat().st_size)
 
 
+# What a snapshot must not carry: only the server uses it, and a snapshot travels.
+SERVER_ONLY = (
+    ("sessions", "DELETE FROM sessions"),
+    ("respondents", "UPDATE respondents SET profile = NULL"),
+    ("telegram_updates", "DELETE FROM telegram_updates"),
+    ("telegram_messages", "DELETE FROM telegram_messages"),
+    ("links", "UPDATE links SET created_by = NULL"),
+)
+
+
 def _attach_snapshot(conn: sqlite3.Connection, snapshot: Path) -> None:
     if not snapshot.is_file():
         raise MaintenanceError(f"no snapshot at {snapshot}")
     try:
         conn.execute("ATTACH DATABASE ? AS snap", (f"{snapshot.resolve().as_uri()}?mode=ro",))
-        conn.execute("SELECT count(*) FROM snap.answers").fetchone()
+        conn.execute("SELECT count(*) FROM snap.records").fetchone()
     except sqlite3.Error as exc:
         raise MaintenanceError(f"{snapshot} is not a testimony-bot snapshot ({exc})") from exc
 
 
-# An answer is "held" by the snapshot when the same respondent, question and sealed bytes are
-# there: an answer changed since (after /back) differs in its bytes and stays.
+# A record is "held" by the snapshot when the same row (id and sealed bytes) is there: an
+# answer changed since (after /back) is a new row and stays.
 _HELD = (
-    "FROM answers WHERE EXISTS (SELECT 1 FROM snap.answers s "
-    "WHERE s.respondent_id = answers.respondent_id AND s.question_id = answers.question_id "
-    "AND s.sealed = answers.sealed)"
+    "FROM records WHERE EXISTS (SELECT 1 FROM snap.records s "
+    "WHERE s.id = records.id AND s.sealed = records.sealed)"
 )
 COUNT_HELD = "SELECT count(*) " + _HELD
 DELETE_HELD = "DELETE " + _HELD
+# People with nothing left: no record and no session in progress.
+DELETE_EMPTY = (
+    "DELETE FROM respondents WHERE NOT EXISTS (SELECT 1 FROM records r "
+    "WHERE r.respondent_id = respondents.id) AND NOT EXISTS (SELECT 1 FROM sessions s "
+    "WHERE s.respondent_id = respondents.id)"
+)
+NOTE_PURGED = "INSERT OR REPLACE INTO maintenance (fact, value) VALUES ('purged', '1')"
 
 
 def purge_through(database: Path, snapshot: Path, dry_run: bool = False) -> int:
@@ -113,17 +139,38 @@ def purge_through(database: Path, snapshot: Path, dry_run: bool = False) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             deleted = conn.execute(DELETE_HELD).rowcount
+            if deleted:
+                conn.execute(DELETE_EMPTY)
+                conn.execute(NOTE_PURGED)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("DETACH DATABASE snap")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _checkpoint_until_done(conn)
         return int(deleted)
     except sqlite3.Error as exc:
         raise MaintenanceError(f"could not purge {database}: {exc}") from exc
     finally:
         conn.close()
+
+
+CHECKPOINT_ATTEMPTS = 50
+
+
+def _checkpoint_until_done(conn: sqlite3.Connection) -> None:
+    """Erased pages stay in the -wal file until a checkpoint completes; a running bot or
+    another reader can hold it up for a moment, so try again for a while, then say so."""
+    delay = 0.02
+    for _ in range(CHECKPOINT_ATTEMPTS):
+        if db.checkpoint_sync(conn):
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+    raise MaintenanceError(
+        "the deletion is committed, but another process keeps the database's write-ahead log "
+        "open, so erased pages may remain in its -wal file; the bot finishes the checkpoint "
+        "itself when it can - or stop it and run this again")
 
 
 def expire_sessions(database: Path, updated_before: datetime) -> int:
@@ -132,13 +179,13 @@ def expire_sessions(database: Path, updated_before: datetime) -> int:
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            ended = conn.execute("DELETE FROM sessions WHERE updated_at < ?",
-                                 (updated_before.isoformat(),)).rowcount
+            ended = conn.execute("DELETE FROM sessions WHERE updated_on < ?",
+                                 (updated_before.date().isoformat(),)).rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _checkpoint_until_done(conn)
         return int(ended)
     except sqlite3.Error as exc:
         raise MaintenanceError(f"could not end sessions in {database}: {exc}") from exc

@@ -30,3 +30,22 @@ def answer_aad(respondent: bytes, question_id: str, flow_id: str, flow_version: 
     return "\x1f".join(
         ("testimony-bot/v1/answers", respondent.hex(), question_id, flow_id, flow_version)
     ).encode()
+
+
+# Record types inside a sealed `records` row (schema 4). Everything that says what a row is
+# about - question, language, campaign, exact time - is in the header, never in a column.
+ANSWER = "answer"
+CONSENT = "consent"
+COMPLETED = "completed"
+LEGACY_ANSWER = "legacy-answer"  # a schema-1 answer: its old sealed blob is the body
+ERASURE = "erasure"
+
+
+def record_aad(record_id: bytes, respondent: bytes) -> bytes:
+    """Associated data of a sealed record: its random row id and its respondent, so a blob
+    copied to another row or another person fails to open."""
+    return b"testimony-bot/v2/record\x1f" + record_id + b"\x1f" + respondent
+
+
+def erasure_aad(record_id: bytes) -> bytes:
+    return b"testimony-bot/v2/erasure\x1f" + record_id

@@ -8,6 +8,7 @@ Neither key, nor the secret, is ever written to the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -30,7 +31,7 @@ class StateError(Exception):
     """Working state could not be decrypted (another SERVER_SECRET, or damage)."""
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class ServerKeys:
     pseudonym_key: bytes
     state_key: bytes
@@ -58,15 +59,24 @@ class ServerKeys:
         """A keyed digest for non-respondent lookups (e.g. processed update ids)."""
         return hmac.new(self.tag_key, "\x1f".join(parts).encode(), hashlib.sha256).digest()[:16]
 
-    def seal_state(self, respondent: bytes, state: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + AESGCM(self.state_key).encrypt(nonce, state, b"state" + respondent)
+    def slot(self, respondent: bytes, name: str) -> bytes:
+        """Which record of a person a row is (a question id, "~consent"), keyed so that the
+        column tells nothing without the secret; the bot replaces or drops answers by it."""
+        return self.tag("slot", respondent.hex(), name)
 
-    def open_state(self, respondent: bytes, blob: bytes) -> bytes:
+    def seal_state(self, respondent: bytes, state: bytes, purpose: bytes = b"state") -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._state_cipher.encrypt(nonce, state, purpose + respondent)
+
+    def open_state(self, respondent: bytes, blob: bytes, purpose: bytes = b"state") -> bytes:
         try:
-            return AESGCM(self.state_key).decrypt(blob[:12], blob[12:], b"state" + respondent)
+            return self._state_cipher.decrypt(blob[:12], blob[12:], purpose + respondent)
         except (InvalidTag, ValueError) as exc:
             raise StateError("working state cannot be opened with this SERVER_SECRET") from exc
+
+    @functools.cached_property
+    def _state_cipher(self) -> AESGCM:
+        return AESGCM(self.state_key)
 
 
 def new_secret() -> str:

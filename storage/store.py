@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -24,11 +26,13 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage import db, payload
+from storage import db, payload, upgrade
 from storage.links import LinkBook
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, seal
-from storage.server_keys import ServerKeys
+from storage.server_keys import ServerKeys, StateError
+
+log = logging.getLogger(__name__)
 
 
 def _cpus() -> int:
@@ -42,6 +46,9 @@ def _cpus() -> int:
 # a second core for it (the helper would only take turns with the bot).
 SEAL_HELPER_AFTER: int | None = 16 if _cpus() >= 2 else None
 SEAL_HELPER_PATIENCE = 30.0  # seconds a batch waits for the helper before it is given up
+CHECKPOINT_FIRST_DELAY = 0.05  # seconds; doubled after each busy checkpoint...
+CHECKPOINT_MAX_DELAY = 5.0  # ...up to this
+PROFILE_PURPOSE = b"profile"
 
 
 class WriteFailed(Exception):
@@ -53,8 +60,10 @@ class AnswerIn:
     question_id: str
     flow_id: str
     flow_version: str
-    header: dict[str, object]
+    header: dict[str, object]  # kind and value; the store adds what the record is about
     body: bytes = b""
+    language: str = ""
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,8 @@ class Changes:
     respondent: bytes
     today: date
     now: datetime
-    campaign: str | None = None
+    campaign: str | None = None  # a link's attribution key (storage.links), or None
+    language: str | None = None  # the person's language now (kept in their profile)
     consent: ConsentIn | None = None
     answers: list[AnswerIn] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -90,36 +100,76 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class _Record:
+    """One row of `records` before its blob is sealed."""
+
+    id: bytes
+    slot: bytes
+    plaintext: bytes
+    associated_data: bytes
+
+
+@dataclass(frozen=True)
 class _Sealed:
-    """A Changes with its answers sealed and state encrypted: ready for SQL."""
+    """A Changes with its records sealed and its state encrypted: ready for SQL."""
 
     changes: Changes
-    answers: tuple[tuple[AnswerIn, bytes], ...]
+    records: tuple[tuple[_Record, bytes], ...]
     state_blob: bytes | None
+    profile_blob: bytes | None
+    erasure: tuple[bytes, bytes] | None  # (id, sealed)
 
 
 @dataclass(frozen=True)
 class _Sealing:
-    """A Changes whose answers are sealed, or being sealed by the helper process."""
+    """A Changes whose records are sealed, or being sealed by the helper process."""
 
     changes: Changes
-    answers: tuple[tuple[AnswerIn, bytes | asyncio.Future[bytes]], ...]
+    records: tuple[tuple[_Record, bytes | asyncio.Future[bytes]], ...]
     state_blob: bytes | None
+    profile_blob: bytes | None
+    erasure: tuple[bytes, bytes] | None
+
+    @property
+    def pending(self) -> list[asyncio.Future[bytes]]:
+        return [blob for _, blob in self.records
+                if isinstance(blob, asyncio.Future) and not blob.done()]
 
     async def sealed(self) -> _Sealed:
-        answers = []
-        for answer, blob in self.answers:
-            answers.append((answer, blob if isinstance(blob, bytes) else await blob))
-        return _Sealed(self.changes, tuple(answers), self.state_blob)
+        records = []
+        for record, blob in self.records:
+            records.append((record, blob if isinstance(blob, bytes) else await blob))
+        return _Sealed(self.changes, tuple(records), self.state_blob, self.profile_blob,
+                       self.erasure)
 
 
 @dataclass(frozen=True)
 class RespondentStatus:
-    known: bool
+    known: bool  # something of this person is stored (they consented at some point)
     completed: bool
     consent_language: str | None
     state: bytes | None
-    campaign: str | None = None
+    copied: bool = False  # the database was purged before: copies may be in snapshots
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the bot keeps about a person between sessions, under the server's state key."""
+
+    language: str | None
+    completed: bool
+
+    def encode(self) -> bytes:
+        return json.dumps({"v": 1, "language": self.language, "done": self.completed},
+                          separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Profile:
+        data = json.loads(raw)
+        return cls(data.get("language"), bool(data.get("done")))
+
+
+CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
 
 
 class Store:
@@ -139,6 +189,10 @@ class Store:
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
         self.links = LinkBook(conn, self._tx_lock)
         self.commits = 0  # for benchmarks: how many transactions served how many changes
+        self.checkpoint_failures = 0  # a metric: WAL checkpoints that had to be retried
+        self._wal_dirty = False
+        self._closed = False
+        self._checkpoint_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path, recipients: Sequence[RecipientKey],
@@ -146,8 +200,18 @@ class Store:
                    ) -> Store:
         if not recipients:
             raise ValueError("the store needs at least one recipient public key")
-        return cls(await db.connect(path), recipients, keys,
-                   seal_helper_after=seal_helper_after)
+        conn = await db.connect(path)
+        try:
+            await conn.execute("SELECT 1")  # nothing else runs on it yet
+            legacy = await conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'legacy_respondents'")
+            row = await legacy.fetchone()
+            if row and row[0]:
+                await _upgrade(path, recipients, keys)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, recipients, keys, seal_helper_after=seal_helper_after)
 
     async def limit_size(self, max_bytes: int | None) -> None:
         """Cap the database file (DB_MAX_MB), or lift the cap with None.
@@ -172,25 +236,43 @@ class Store:
                 await self._helper_start
                 if self._helper is not None:
                     await self._helper.stop()
+            if self._checkpoint_task is not None:
+                self._checkpoint_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._checkpoint_task
+            if self._wal_dirty and not await db.checkpoint(self._conn):
+                log.warning("wal_checkpoint_incomplete at=close")
         finally:
+            self._closed = True
             await self._conn.close()
 
     # -- reading what the bot may read ----------------------------------------------------
     async def status(self, respondent: bytes) -> RespondentStatus:
         async with self._conn.execute(
-            "SELECT r.completed_on, c.language, s.state, r.campaign FROM respondents r "
-            "LEFT JOIN consents c ON c.respondent_id = r.id "
-            "LEFT JOIN sessions s ON s.respondent_id = r.id WHERE r.id = ?",
+            "SELECT r.id IS NOT NULL, r.profile, s.state, "
+            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
+            "FROM (SELECT 1) LEFT JOIN respondents r ON r.id = ? "
+            "LEFT JOIN sessions s ON s.respondent_id = r.id",
             (respondent,),
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None:
-            return RespondentStatus(False, False, None, None)
-        state = self._keys.open_state(respondent, row[2]) if row[2] is not None else None
-        return RespondentStatus(True, row[0] is not None, row[1], state, row[3])
+        assert row is not None
+        known, profile_blob, state_blob, copied = row
+        if not known:
+            return RespondentStatus(False, False, None, None, bool(copied))
+        profile = Profile(None, False)
+        if profile_blob is not None:
+            try:
+                profile = Profile.decode(
+                    self._keys.open_state(respondent, profile_blob, PROFILE_PURPOSE))
+            except (StateError, ValueError):
+                log.warning("profile_unreadable")
+        state = self._keys.open_state(respondent, state_blob) if state_blob is not None \
+            else None
+        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
 
     async def counters(self) -> dict[tuple[str, str], int]:
-        async with self._conn.execute("SELECT campaign, metric, count FROM counters") as cursor:
+        async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
             return {(c, m): n async for c, m, n in cursor}
 
     # -- writing --------------------------------------------------------------------------
@@ -211,17 +293,58 @@ class Store:
     def _seal(self, changes: Changes) -> _Sealing:
         helper = self._helper if self._helper and self._helper.ready and self._helper.alive \
             else None
-        answers = []
-        for answer in changes.answers:
-            plaintext = payload.encode(dict(answer.header), answer.body)
-            associated_data = payload.answer_aad(changes.respondent, answer.question_id,
-                                                 answer.flow_id, answer.flow_version)
-            answers.append((answer, seal(plaintext, self._recipients, associated_data)
-                            if helper is None else helper.seal(plaintext, associated_data)))
-        # The working state is encrypted with the server's own key: that stays here.
-        state_blob = (self._keys.seal_state(changes.respondent, changes.state)
+        sealed = []
+        for record in self._records(changes):
+            sealed.append((record, seal(record.plaintext, self._recipients,
+                                        record.associated_data)
+                           if helper is None else helper.seal(record.plaintext,
+                                                              record.associated_data)))
+        # The working state and profile are encrypted with the server's own key: they stay.
+        keys, respondent = self._keys, changes.respondent
+        state_blob = (keys.seal_state(respondent, changes.state)
                       if changes.state is not None else None)
-        return _Sealing(changes, tuple(answers), state_blob)
+        profile_blob = None
+        if changes.consent or changes.completed:
+            language = changes.consent.language if changes.consent else changes.language
+            profile_blob = keys.seal_state(
+                respondent, Profile(language, changes.completed).encode(), PROFILE_PURPOSE)
+        erasure = None
+        if changes.erase:
+            record_id = os.urandom(16)
+            erasure = (record_id, seal(
+                payload.encode({"type": payload.ERASURE, "respondent": respondent.hex()}),
+                self._recipients, payload.erasure_aad(record_id)))
+        return _Sealing(changes, tuple(sealed), state_blob, profile_blob, erasure)
+
+    def _records(self, changes: Changes) -> list[_Record]:
+        """The sealed rows one change writes: its answers, its consent, its completion.
+        Whatever says what a row is about goes inside the seal."""
+        respondent = changes.respondent
+
+        def record(slot: str, header: dict[str, object], body: bytes = b"") -> _Record:
+            record_id = os.urandom(16)
+            return _Record(record_id, self._keys.slot(respondent, slot),
+                           payload.encode(header, body),
+                           payload.record_aad(record_id, respondent))
+
+        records = []
+        consent = changes.consent
+        if consent is not None:
+            records.append(record(CONSENT_SLOT, {
+                "type": payload.CONSENT, "version": consent.version,
+                "language": consent.language, "agreed_at": consent.agreed_at.isoformat(),
+                "items": dict(consent.items), "campaign": changes.campaign}))
+        for answer in changes.answers:
+            records.append(record(answer.question_id, {
+                "type": payload.ANSWER, "question_id": answer.question_id,
+                "flow_id": answer.flow_id, "flow_version": answer.flow_version,
+                "language": answer.language,
+                "at": (answer.at or changes.now).isoformat(), **answer.header,
+            }, answer.body))
+        if changes.completed:
+            records.append(record(COMPLETED_SLOT, {"type": payload.COMPLETED,
+                                                   "at": changes.now.isoformat()}))
+        return records
 
     def _start_helper_if_busy(self) -> None:
         """Start the seal helper once, when changes pile up (see the module docstring)."""
@@ -263,8 +386,7 @@ class Store:
     async def _helper_done(self, batch: list[tuple[_Sealing, asyncio.Future[None]]]) -> None:
         """Wait for the helper's blobs; a helper that hangs is stopped, and what it held is
         then sealed here (see SealHelper), so no one waits for ever."""
-        waiting = [blob for sealing, _ in batch for _, blob in sealing.answers
-                   if isinstance(blob, asyncio.Future) and not blob.done()]
+        waiting = [blob for sealing, _ in batch for blob in sealing.pending]
         if not waiting:
             return
         _, late = await asyncio.wait(waiting, timeout=SEAL_HELPER_PATIENCE)
@@ -311,58 +433,55 @@ class Store:
         self.commits += 1
         if any(item.changes.erase for item in items):
             # In WAL mode erased pages linger in the -wal file until a checkpoint.
-            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._checkpoint_now()
+        elif any(item.changes.end_session for item in items):
+            self._checkpoint_soon()
 
     async def _write(self, items: list[_Sealed]) -> None:
         conn = self._conn
         erased = [(i.changes.respondent,) for i in items if i.changes.erase]
         if erased:
             await conn.executemany("DELETE FROM respondents WHERE id = ?", erased)
-        consents = [i.changes for i in items if i.changes.consent]
-        if consents:
+        erasures = [i.erasure for i in items if i.erasure is not None]
+        if erasures:
+            # Only once answers have left for a snapshot (a purge): the record tells the
+            # researchers' export to drop this person from it. Otherwise nothing is kept.
             await conn.executemany(
-                "INSERT INTO respondents (id, campaign, started_on) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET campaign = excluded.campaign, "
-                "started_on = excluded.started_on, completed_on = NULL",
-                [(c.respondent, c.campaign, c.today.isoformat()) for c in consents],
-            )
+                "INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", erasures)
+        profiles = [(i.changes.respondent, i.profile_blob) for i in items
+                    if i.profile_blob is not None]
+        if profiles:
             await conn.executemany(
-                "INSERT OR REPLACE INTO consents (respondent_id, consent_version, language, "
-                "agreed_at) VALUES (?, ?, ?, ?)",
-                [(c.respondent, c.consent.version, c.consent.language,
-                  c.consent.agreed_at.isoformat()) for c in consents if c.consent],
-            )
+                "INSERT INTO respondents (id, profile) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile", profiles)
+        restarted = [(i.changes.respondent, self._keys.slot(i.changes.respondent,
+                                                             COMPLETED_SLOT))
+                     for i in items if i.changes.consent and not i.changes.completed]
+        if restarted:  # consenting again opens a new questionnaire: not finished any more
             await conn.executemany(
-                "INSERT OR REPLACE INTO consent_items (respondent_id, item_id, agreed) "
-                "VALUES (?, ?, ?)",
-                [(c.respondent, item, int(agreed)) for c in consents if c.consent
-                 for item, agreed in c.consent.items.items()],
-            )
-        answers = [(i.changes.respondent, a.question_id, a.flow_id, a.flow_version,
-                    i.changes.today.isoformat(), blob)
-                   for i in items for a, blob in i.answers]
-        if answers:
-            await conn.executemany(
-                "INSERT OR REPLACE INTO answers (respondent_id, question_id, flow_id, "
-                "flow_version, answered_on, sealed) VALUES (?, ?, ?, ?, ?, ?)",
-                answers,
-            )
-        dropped = [(i.changes.respondent, q) for i in items for q in i.changes.dropped]
+                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", restarted)
+        dropped = [(i.changes.respondent, self._keys.slot(i.changes.respondent, q))
+                   for i in items for q in i.changes.dropped]
         if dropped:
             await conn.executemany(
-                "DELETE FROM answers WHERE respondent_id = ? AND question_id = ?", dropped)
-        completed = [(i.changes.today.isoformat(), i.changes.respondent)
-                     for i in items if i.changes.completed]
-        if completed:
+                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", dropped)
+        records = [(record.id, i.changes.respondent, record.slot, blob)
+                   for i in items for record, blob in i.records]
+        if records:
             await conn.executemany(
-                "UPDATE respondents SET completed_on = ? WHERE id = ?", completed)
-        states = [(i.changes.respondent, i.state_blob, i.changes.now.isoformat())
+                "INSERT INTO records (id, respondent_id, slot, sealed) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
+                "sealed = excluded.sealed",
+                records,
+            )
+        states = [(i.changes.respondent, i.state_blob, i.changes.today.isoformat())
                   for i in items if i.state_blob is not None and not i.changes.end_session]
         if states:
             await conn.executemany(
-                "INSERT INTO sessions (respondent_id, state, updated_at) VALUES (?, ?, ?) "
+                "INSERT INTO sessions (respondent_id, state, updated_on) VALUES (?, ?, ?) "
                 "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-                "updated_at = excluded.updated_at",
+                "updated_on = excluded.updated_on",
                 states,
             )
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
@@ -372,10 +491,53 @@ class Store:
                     for i in items for metric in i.changes.counters]
         if counters:
             await conn.executemany(
-                "INSERT INTO counters (campaign, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (campaign, metric) DO UPDATE SET count = count + 1",
+                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
                 counters,
             )
+
+    # -- the write-ahead log --------------------------------------------------------------
+    async def _checkpoint_now(self) -> bool:
+        """Checkpoint and truncate the WAL, with the transaction lock held. Until it
+        succeeds, old page images (an erased answer, an ended session's state) are still in
+        the -wal file: a reader holding an old snapshot blocks it, so it is retried."""
+        if await db.checkpoint(self._conn):
+            self._wal_dirty = False
+            return True
+        self.checkpoint_failures += 1
+        self._wal_dirty = True
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            log.warning("wal_checkpoint_incomplete retrying=1")
+            self._checkpoint_task = asyncio.create_task(self._retry_checkpoint(),
+                                                        name="wal-checkpoint")
+        return False
+
+    def _checkpoint_soon(self) -> None:
+        """Sessions end all the time: their checkpoints are grouped, a moment later."""
+        self._wal_dirty = True
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            self._checkpoint_task = asyncio.create_task(self._retry_checkpoint(),
+                                                        name="wal-checkpoint")
+
+    async def _retry_checkpoint(self) -> None:
+        delay = CHECKPOINT_FIRST_DELAY
+        while self._wal_dirty and not self._closed:
+            await asyncio.sleep(delay)
+            async with self._tx_lock:
+                if self._closed or not self._wal_dirty:
+                    return
+                if await db.checkpoint(self._conn):
+                    self._wal_dirty = False
+                    return
+            self.checkpoint_failures += 1
+            delay = min(delay * 2, CHECKPOINT_MAX_DELAY)
+
+    async def wal_clean(self) -> bool:
+        """Wait until every erasure and ended session has left the WAL (tests, shutdown)."""
+        async with self._tx_lock:
+            if not self._wal_dirty:
+                return True
+            return await self._checkpoint_now()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -387,14 +549,32 @@ class Store:
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:
-        """Close sessions left unfinished: their working state is deleted for good."""
+        """Close sessions left unfinished: their working state is deleted for good.
+
+        The database keeps only the day a session was last saved, so a session expires on
+        the first round after the whole day of `updated_before` has passed."""
         async with self._tx_lock:
             async with db.immediate(self._conn) as conn:
                 cursor = await conn.execute(
-                    "DELETE FROM sessions WHERE updated_at < ?", (updated_before.isoformat(),))
+                    "DELETE FROM sessions WHERE updated_on < ?",
+                    (updated_before.date().isoformat(),))
             if cursor.rowcount:
-                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._checkpoint_now()
             return cursor.rowcount
+
+
+async def _upgrade(path: Path, recipients: Sequence[RecipientKey], keys: ServerKeys) -> None:
+    """Re-seal rows of an older schema (storage.upgrade) on a connection of its own."""
+    def run() -> None:
+        conn = db.connect_sync(path)
+        try:
+            upgrade.reseal_legacy(conn, recipients, keys)
+        finally:
+            conn.close()
+    try:
+        await asyncio.to_thread(run)
+    except sqlite3.Error as exc:
+        raise db.DatabaseError(f"could not upgrade the database at {path}: {exc}") from exc
 
 
 def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -38,8 +38,9 @@ PRUNE_EVERY = timedelta(hours=1)
 TrackedId = tuple[int, datetime]
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def _day(moment: datetime) -> str:
+    """The database keeps days only: a time of day could be matched to network records."""
+    return moment.date().isoformat()
 
 
 class TelegramLedger:
@@ -55,16 +56,20 @@ class TelegramLedger:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._last_prune: datetime | None = None
+        self._last_mark: datetime | None = None
+        self._sent_at: dict[tuple[bytes, int], datetime] = {}
         self._flush_lock = asyncio.Lock()
 
     async def start(self, now: datetime) -> None:
         """Prune what has aged out and load the updates handled in the last day."""
         await self._prune(now)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT tag, seen_at FROM telegram_updates ORDER BY seen_at"
+            "SELECT tag, seen_on FROM telegram_updates ORDER BY seen_on"
         ) as cursor:
-            async for tag, seen_at in cursor:
-                self._seen[bytes(tag)] = datetime.fromisoformat(seen_at)
+            async for tag, seen_on in cursor:
+                # As if seen at the end of that day: kept at least as long as needed.
+                self._seen[bytes(tag)] = datetime.fromisoformat(seen_on).replace(
+                    tzinfo=now.tzinfo) + timedelta(days=1)
         self._task = asyncio.create_task(self._flush_loop(), name="telegram-ledger")
 
     async def close(self) -> None:
@@ -86,12 +91,16 @@ class TelegramLedger:
 
     def handled(self, tag: bytes, now: datetime) -> None:
         """Record durably (with the next grouped commit) that an update was handled."""
-        self._marks.append((tag, _iso(now)))
+        self._marks.append((tag, _day(now)))
+        self._last_mark = now
         self._dirty.set()
 
     # -- message ids -----------------------------------------------------------------------
     def track(self, respondent: bytes, messages: Iterable[TrackedId]) -> None:
+        messages = list(messages)
         self._pending.setdefault(respondent, []).extend(messages)
+        for message_id, sent_at in messages:  # exact times stay in memory only
+            self._sent_at[respondent, message_id] = sent_at
         self._dirty.set()
 
     def forget(self, respondent: bytes) -> None:
@@ -103,13 +112,20 @@ class TelegramLedger:
     async def tracked(self, respondent: bytes, now: datetime) -> list[TrackedId]:
         """Message ids kept for this person that are still young enough to delete."""
         await self.flush()
-        horizon = _iso(now - DELETABLE_FOR)
+        horizon = _day(now - DELETABLE_FOR)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT message_id, sent_at FROM telegram_messages "
-            "WHERE respondent_id = ? AND sent_at > ? ORDER BY message_id",
+            "SELECT message_id, sent_on FROM telegram_messages "
+            "WHERE respondent_id = ? AND sent_on >= ? ORDER BY message_id",
             (respondent, horizon),
         ) as cursor:
-            return [(int(mid), datetime.fromisoformat(at)) async for mid, at in cursor]
+            stored = [(int(mid), datetime.fromisoformat(on).replace(tzinfo=now.tzinfo))
+                      async for mid, on in cursor]
+        # The database knows the day only; this process remembers the exact time of what
+        # it sent. After a restart an id may be a little older than 48 hours, and Telegram
+        # then declines to delete it, which costs nothing.
+        cutoff = now - DELETABLE_FOR
+        return [(mid, self._sent_at.get((respondent, mid), day)) for mid, day in stored
+                if self._sent_at.get((respondent, mid), now) > cutoff]
 
     # -- writing ---------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
@@ -140,7 +156,7 @@ class TelegramLedger:
             async with self._store.transaction() as conn:
                 if marks:
                     await conn.executemany(
-                        "INSERT OR IGNORE INTO telegram_updates (tag, seen_at) VALUES (?, ?)",
+                        "INSERT OR IGNORE INTO telegram_updates (tag, seen_on) VALUES (?, ?)",
                         marks)
                 if forgotten:
                     await conn.executemany(
@@ -150,8 +166,8 @@ class TelegramLedger:
                     saved = await self._consented(conn, list(snapshot))
                     await conn.executemany(
                         "INSERT OR IGNORE INTO telegram_messages (respondent_id, message_id, "
-                        "sent_at) VALUES (?, ?, ?)",
-                        [(r, mid, _iso(at)) for r in saved for mid, at in snapshot[r][1]])
+                        "sent_on) VALUES (?, ?, ?)",
+                        [(r, mid, _day(at)) for r in saved for mid, at in snapshot[r][1]])
         except BaseException:
             self._marks[:0] = marks
             self._forgotten |= forgotten
@@ -161,7 +177,7 @@ class TelegramLedger:
             del ids[:len(written)]
             if not ids and self._pending.get(respondent) is ids:
                 del self._pending[respondent]
-        now = max((datetime.fromisoformat(at) for _, at in marks), default=None)
+        now = self._last_mark if marks else None
         if now is not None and (self._last_prune is None
                                 or now - self._last_prune > PRUNE_EVERY):
             await self._prune(now)
@@ -185,14 +201,19 @@ class TelegramLedger:
         self._last_prune = now
         update_horizon, message_horizon = now - UPDATE_MEMORY, now - DELETABLE_FOR
         async with self._store.transaction() as conn:
-            await conn.execute("DELETE FROM telegram_updates WHERE seen_at < ?",
-                               (_iso(update_horizon),))
-            await conn.execute("DELETE FROM telegram_messages WHERE sent_at < ?",
-                               (_iso(message_horizon),))
+            # Days, not times: a row goes the day after its horizon has passed entirely.
+            await conn.execute("DELETE FROM telegram_updates WHERE seen_on < ?",
+                               (_day(update_horizon),))
+            await conn.execute("DELETE FROM telegram_messages WHERE sent_on < ?",
+                               (_day(message_horizon),))
         for tag, seen_at in list(self._seen.items()):
             if seen_at >= update_horizon:
                 break  # insertion order is time order
             del self._seen[tag]
+        # Exact times outlive their rows' days, so a row kept for its day is still known
+        # to be too old to delete.
+        self._sent_at = {key: at for key, at in self._sent_at.items()
+                         if at > message_horizon - timedelta(days=2)}
         for respondent, ids in list(self._pending.items()):
             kept = [(mid, at) for mid, at in ids if at > message_horizon]
             if kept:

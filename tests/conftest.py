@@ -156,3 +156,15 @@ async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
 
     async with fake_bot_api(clock) as fake:
         yield fake
+
+
+def count_answers(db: Path, key: KeyPair) -> int:
+    """Answers stored, however many people: question ids are sealed, so the researcher's key
+    is needed to tell an answer from a consent or completion record."""
+    from storage.reader import read_testimonies
+    return sum(t.stored_answers for t in read_testimonies(db, key)) if db.exists() else 0
+
+
+@pytest.fixture
+def answers_in(researcher: KeyPair) -> Callable[[Path], int]:
+    return lambda db: count_answers(db, researcher)

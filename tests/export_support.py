@@ -297,6 +297,7 @@ class Driver:
             for language in LANGUAGES for q in flow.questions
         }
         self.consent_items = script.consent.items
+        self.link_codes: dict[str, str] = {}  # campaign -> the code of its link
 
     async def run(self, persona: Persona) -> None:
         media: dict[str, bytes] = {}
@@ -308,7 +309,7 @@ class Driver:
             return await self.orchestrator.handle("telegram", persona.user_id, event,
                                                   fetch_media=fetch)
 
-        replies = await send(Start(campaign=persona.campaign))
+        replies = await send(Start(campaign=self.link_codes.get(persona.campaign or "")))
         consent_step = -1
         for _ in range(200):
             if any(isinstance(r, out.SessionEnded) for r in replies):
@@ -374,16 +375,28 @@ class Seeded:
         return [p for p in self.people if not (p.declines or p.deletes)]
 
 
+SEED_KEYS = ServerKeys.from_secret(b"export-tests-" + b"s" * 32)
+
+
+def record_slot(respondent: bytes, question: str) -> bytes:
+    """The keyed `slot` of a person's answer row in a seeded database."""
+    return SEED_KEYS.slot(respondent, question)
+
+
 async def seed(folder: Path, people: list[Persona], key: KeyPair) -> Path:
     """Run every persona through the orchestrator; returns the live database path."""
     translator = Translator(DEFAULT_LOCALES_DIR)
     script = build_script(translator)
-    keys = ServerKeys.from_secret(b"export-tests-" + b"s" * 32)
+    keys = SEED_KEYS
     database = folder / "data" / "testimonies.db"
     store = await Store.open(database, [key.public], keys)
     clock = Clock()
     orchestrator = Orchestrator(script, store, keys, translator, clock)
     driver = Driver(orchestrator, script, translator)
+    for campaign in sorted({p.campaign for p in people if p.campaign}):
+        link = await store.links.create(campaign=campaign, partner="partner", region="region",
+                                        now=clock())
+        driver.link_codes[campaign] = link.code
     try:
         for batch in _batches(people, 25):
             await asyncio.gather(*(driver.run(p) for p in batch))

@@ -104,7 +104,15 @@ async def test_snapshot_is_consistent_and_holds_only_sealed_data(live: Live,
     writer = asyncio.create_task(keep_writing())
     summary = await asyncio.to_thread(backup, live.db, snapshot)
     await writer
-    assert summary.answers == _count(snapshot, "answers") > 0
+    assert summary.answers == _count(snapshot, "records") > 0
+    for table in ("telegram_updates", "telegram_messages"):
+        assert _count(snapshot, table) == 0  # the channel's bookkeeping stays on the server
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT count(*) FROM respondents WHERE profile IS NOT NULL"
+                            ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM links WHERE created_by IS NOT NULL"
+                            ).fetchone() == (0,)
+    conn.close()
     assert _count(snapshot, "sessions") == 0  # working state never leaves the server
     assert _count(live.db, "sessions") == 1
     with sqlite3.connect(snapshot) as conn:
@@ -128,9 +136,12 @@ async def test_purge_deletes_only_what_the_snapshot_holds(live: Live, tmp_path: 
     await live.store.apply(Changes(first.respondent, now.date(), now, answers=[changed]))
     assert purge_through(live.db, snapshot, dry_run=True) == held - 1
     assert purge_through(live.db, snapshot) == held - 1
-    assert _count(live.db, "answers") == 1  # the answer changed since the snapshot stays
-    assert _count(live.db, "respondents") == _count(snapshot, "respondents")
-    assert _count(live.db, "consents") == _count(snapshot, "consents")
+    assert _count(live.db, "records") == 1  # the answer changed since the snapshot stays
+    assert _count(live.db, "respondents") == 1  # everyone else has nothing left here
+    with sqlite3.connect(live.db) as conn:
+        assert conn.execute("SELECT value FROM maintenance WHERE fact = 'purged'"
+                            ).fetchone() == ("1",)
+    conn.close()
     assert _size(live.db.with_name(live.db.name + "-wal")) == 0  # erased pages do not linger
     assert purge_through(live.db, snapshot) == 0
 
@@ -150,7 +161,7 @@ async def test_cli_backup_and_purge(live: Live, tmp_path: Path) -> None:
     snapshot = tmp_path / "out.db"
     run = await asyncio.to_thread(run_cli, "backup", snapshot, "--db", live.db)
     assert run.code == 0, run.err
-    assert "sealed answers" in run.out and "only sealed data" in run.out
+    assert "sealed records" in run.out and "only sealed data" in run.out
     again = await asyncio.to_thread(run_cli, "backup", snapshot, "--db", live.db)
     assert again.code == 2 and "exists already" in again.err
     same = await asyncio.to_thread(run_cli, "backup", live.db, "--db", live.db, "--force")
@@ -158,12 +169,12 @@ async def test_cli_backup_and_purge(live: Live, tmp_path: Path) -> None:
     dry = await asyncio.to_thread(run_cli, "purge", "--through", snapshot, "--db", live.db,
                                   "--dry-run")
     assert dry.code == 0 and "would be deleted" in dry.out
-    assert _count(live.db, "answers") == _count(snapshot, "answers")
+    assert _count(live.db, "records") == _count(snapshot, "records")
     done = await asyncio.to_thread(run_cli, "purge", "--through", snapshot, "--older-than", "30",
                                    "--db", live.db)
     assert done.code == 0, done.err
     assert "deleted" in done.out and "sessions untouched for 30 days ended" in done.out
-    assert _count(live.db, "answers") == 0
+    assert _count(live.db, "records") == 0
     nothing = await asyncio.to_thread(run_cli, "purge", "--db", live.db)
     assert nothing.code == 2 and "say what to purge" in nothing.err
     missing = await asyncio.to_thread(run_cli, "purge", "--through", tmp_path / "nope.db",

@@ -221,10 +221,11 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: P
     db = tmp_path / "data" / "testimonies.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        rows = conn.execute("SELECT count(*), count(DISTINCT respondent_id || question_id) "
-                            "FROM answers").fetchone()
+        rows = conn.execute("SELECT count(*), count(DISTINCT respondent_id || slot) "
+                            "FROM records").fetchone()
         counters = dict(conn.execute("SELECT metric, count FROM counters"))
-    assert rows[0] == rows[1] == PEOPLE * 5, "no answer stored twice, none missing"
+    # five answers, the consent and the completion each
+    assert rows[0] == rows[1] == PEOPLE * 7, "no answer stored twice, none missing"
     assert counters["consented"] == PEOPLE and counters["completed"] == PEOPLE
     opened = {t.respondent: {a.question_id: a.header["value"] for a in t.answers}
               for t in read_testimonies(db, key)}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from storage.keys import KeyPair, wrap_private_key
-from tests.export_support import FORMULA, PASSPHRASE, Seeded, seeded
+from tests.export_support import FORMULA, PASSPHRASE, Seeded, record_slot, seeded
 from tests.test_export_acceptance import export_args, run_cli
 
 
@@ -66,7 +66,7 @@ def test_wrong_key_names_records_and_writes_nothing(data: Seeded, tmp_path: Path
     run = run_cli(*args)
     assert run.code == 2
     assert "opens none of the" in run.err and "Nothing was written" in run.err
-    assert "respondent " in run.err and "answer 'gender': not sealed to this key" in run.err
+    assert "respondent " in run.err and ": not sealed to this key" in run.err
     assert "... and " in run.err  # the list is cut, with a count of the rest
     assert not (tmp_path / "out").exists()
 
@@ -75,19 +75,19 @@ def test_tampered_record_is_named_left_out_and_the_rest_exported(data: Seeded,
                                                                  tmp_path: Path) -> None:
     db = _copy(data, tmp_path)
     respondent, question = _label_and_question(db, FORMULA, data)
+    slot = record_slot(respondent, question)
     with sqlite3.connect(db) as conn:  # the attacker's edit: one byte of one sealed answer
-        (blob,) = conn.execute("SELECT sealed FROM answers WHERE respondent_id = ? AND "
-                               "question_id = ?", (respondent, question)).fetchone()
+        (record_id, blob) = conn.execute("SELECT id, sealed FROM records WHERE slot = ?",
+                                         (slot,)).fetchone()
         flipped = blob[:-1] + bytes([blob[-1] ^ 1])
-        conn.execute("UPDATE answers SET sealed = ? WHERE respondent_id = ? AND question_id = ?",
-                     (flipped, respondent, question))
+        conn.execute("UPDATE records SET sealed = ? WHERE slot = ?", (flipped, slot))
     conn.close()
     args = export_args(data, tmp_path / "out")
     args[args.index("--db") + 1] = db
     run = run_cli(*args)
     assert run.code == 1
     label = respondent.hex()[:8]
-    assert f"respondent {label}, answer '{question}': tampered" in run.err
+    assert f"respondent {label}, record {record_id.hex()[:8]}: tampered" in run.err
     assert "1 answer(s) could not be opened" in run.err
     assert len(_ids(tmp_path / "out")) == len(data.exported)  # the rest is all there
     exported = (tmp_path / "out" / "testimonies.jsonl").read_text(encoding="utf-8")
@@ -97,17 +97,18 @@ def test_tampered_record_is_named_left_out_and_the_rest_exported(data: Seeded,
 def test_answer_moved_to_another_record_fails_to_open(data: Seeded, tmp_path: Path) -> None:
     db = _copy(data, tmp_path)
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT respondent_id, sealed FROM answers WHERE question_id = "
-                            "'gender' LIMIT 2").fetchall()
-        (first, _), (second, second_blob) = rows
-        conn.execute("UPDATE answers SET sealed = ? WHERE respondent_id = ? AND question_id = "
-                     "'gender'", (second_blob, first))
+        first, second = (bytes(r[0]) for r in conn.execute(
+            "SELECT id FROM respondents ORDER BY id LIMIT 2"))
+        (second_blob,) = conn.execute("SELECT sealed FROM records WHERE slot = ?",
+                                      (record_slot(second, "gender"),)).fetchone()
+        conn.execute("UPDATE records SET sealed = ? WHERE slot = ?",
+                     (second_blob, record_slot(first, "gender")))
     conn.close()
     args = export_args(data, tmp_path / "out")
     args[args.index("--db") + 1] = db
     run = run_cli(*args)
     assert run.code == 1
-    assert f"respondent {first.hex()[:8]}, answer 'gender': tampered" in run.err
+    assert f"respondent {first.hex()[:8]}, record " in run.err and ": tampered" in run.err
     assert second.hex()[:8] not in run.err
 
 

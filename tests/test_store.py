@@ -90,8 +90,11 @@ async def test_raw_files_hold_neither_answers_nor_ids(
 
 
 async def test_consent_is_a_record(mini_script: Script, orchestrator_for: OrchestratorFactory,
-                                   db_path: Path, researcher: KeyPair) -> None:
+                                   db_path: Path, researcher: KeyPair, store: Store,
+                                   clock: Clock) -> None:
+    link = await store.links.create(campaign="imrf-2022", partner="p", region="r", now=clock())
     person = Person(orchestrator_for(mini_script))
+    await person.send(Start(campaign=link.code))
     await person.consent()
     await person.press("care")
     (testimony,) = list(read_testimonies(db_path, researcher))
@@ -99,27 +102,56 @@ async def test_consent_is_a_record(mini_script: Script, orchestrator_for: Orches
     assert (testimony.consent.version, testimony.consent.language) == ("c-7", "en")
     assert testimony.consent.agreed_at == "2026-11-02T09:30:00+00:00"
     assert testimony.consent.items == {"take_part": True, "adult": True, "quote": True}
-    assert testimony.campaign == "imrf-2022"
+    assert testimony.campaign == link.campaign
 
 
 async def test_nothing_but_counters_before_consent(
     mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path, store: Store,
+    clock: Clock,
 ) -> None:
+    link = await store.links.create(campaign="imrf-2022", partner="p", region="r", now=clock())
     person = Person(orchestrator_for(mini_script))
-    await person.send(Start(campaign="imrf-2022"))
+    await person.send(Start(campaign=link.code))
     await person.press("yes")
     await person.press("no")  # under 18
     with sqlite3.connect(db_path) as conn:
-        for table in ("respondents", "consents", "answers", "sessions"):
+        for table in ("respondents", "records", "sessions", "erasures"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
-    assert await store.counters() == {("imrf-2022", "opened"): 1,
-                                      ("imrf-2022", "language_chosen"): 1,
-                                      ("imrf-2022", "under_age"): 1}
+    assert await store.counters() == {(link.code, "opened"): 1,
+                                      (link.code, "language_chosen"): 1,
+                                      (link.code, "under_age"): 1}
+
+
+async def test_a_code_that_is_no_link_is_never_written(
+    mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path, store: Store,
+) -> None:
+    person = Person(orchestrator_for(mini_script))
+    await person.send(Start(campaign="Zq-secret-99"))
+    await person.send(TextIn("mycode42"))
+    await person.press("yes")
+    await person.press("no")
+    assert await store.counters() == {("", "opened"): 1, ("", "language_chosen"): 1,
+                                      ("", "under_age"): 1}
+    assert b"Zq-secret-99" not in raw_files(db_path)
+    assert b"mycode42" not in raw_files(db_path)
+
+
+async def test_a_person_is_counted_once_however_often_they_start_again(
+    mini_script: Script, orchestrator_for: OrchestratorFactory, store: Store, clock: Clock,
+) -> None:
+    link = await store.links.create(campaign="imrf-2022", partner="p", region="r", now=clock())
+    person = Person(orchestrator_for(mini_script))
+    for _ in range(5):  # one account trying to pad the "declined" cell up to 5
+        await person.send(Start(campaign=link.code))
+        await person.press("no")
+    assert await store.counters() == {(link.code, "opened"): 1,
+                                      (link.code, "language_chosen"): 1,
+                                      (link.code, "declined"): 1}
 
 
 async def test_delete_removes_every_row_and_the_content_from_the_files(
     mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
-    researcher: KeyPair,
+    researcher: KeyPair, server_keys: ServerKeys,
 ) -> None:
     orchestrator = orchestrator_for(mini_script)
     other = Person(orchestrator, user="5550001")
@@ -128,14 +160,15 @@ async def test_delete_removes_every_row_and_the_content_from_the_files(
     person = Person(orchestrator)
     await walk_mini(person)
     sealed_before = sqlite3.connect(db_path).execute(
-        "SELECT sealed FROM answers WHERE question_id = 'wages_story'").fetchone()[0]
+        "SELECT sealed FROM records WHERE slot = ?",
+        (server_keys.slot(server_keys.pseudonym("test", USER), "wages_story"),)).fetchone()[0]
     await person.send(CommandIn("delete"))
     replies = await person.press("yes")
     assert "Everything you told us has been deleted" in texts(replies)[0]
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM respondents").fetchone() == (1,)
-        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (1,)
-        assert conn.execute("SELECT count(*) FROM consent_items").fetchone() == (3,)
+        assert conn.execute("SELECT count(*) FROM records").fetchone() == (2,)  # consent, sector
+        assert conn.execute("SELECT count(*) FROM erasures").fetchone() == (0,)  # never purged
     assert sealed_before not in raw_files(db_path)
     assert [t.answers[0].question_id for t in read_testimonies(db_path, researcher)] == ["sector"]
 
@@ -180,13 +213,15 @@ async def test_session_resumes_after_a_restart(
 
 async def test_finished_person_is_greeted_not_restarted(
     mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
+    researcher: KeyPair,
 ) -> None:
     orchestrator = orchestrator_for(mini_script)
     person = Person(orchestrator)
     await walk_mini(person)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
-        assert conn.execute("SELECT completed_on FROM respondents").fetchone() == ("2026-11-02",)
+    [testimony] = read_testimonies(db_path, researcher)
+    assert testimony.completed_on == "2026-11-02"
     orchestrator._sessions.clear()  # as after a restart
     replies = await person.send(Start())
     assert texts(replies) == ["You have already finished. Thank you! If you want us to remove "
@@ -217,7 +252,7 @@ async def test_failed_write_keeps_everything_and_asks_to_resend(
 
 async def test_tampered_records_fail_by_name_and_the_rest_is_read(
     mini_script: Script, orchestrator_for: OrchestratorFactory, db_path: Path,
-    researcher: KeyPair,
+    researcher: KeyPair, server_keys: ServerKeys,
 ) -> None:
     orchestrator = orchestrator_for(mini_script)
     a, b = Person(orchestrator, "1001"), Person(orchestrator, "1002")
@@ -226,28 +261,31 @@ async def test_tampered_records_fail_by_name_and_the_rest_is_read(
         await person.press("care")
         await person.press("wages")
         await person.press(DONE_KEY)
+    ra, rb = (server_keys.pseudonym("test", user) for user in ("1001", "1002"))
+
+    def slot(respondent: bytes, question: str) -> bytes:
+        return server_keys.slot(respondent, question)
+
     with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT rowid, respondent_id, question_id, sealed FROM answers "
-                            "ORDER BY rowid").fetchall()
-        by_key = {(r[1], r[2]): r for r in rows}
-        ra, rb = sorted({r[1] for r in rows})
-        flipped = bytearray(by_key[(ra, "sector")][3])
+        def sealed(respondent: bytes, question: str) -> bytes:
+            return bytes(conn.execute("SELECT sealed FROM records WHERE slot = ?",
+                                      (slot(respondent, question),)).fetchone()[0])
+
+        flipped, themes = bytearray(sealed(ra, "sector")), sealed(ra, "themes")
         flipped[-3] ^= 1
-        conn.execute("UPDATE answers SET sealed = ? WHERE respondent_id = ? AND question_id = ?",
-                     (bytes(flipped), ra, "sector"))
-        conn.execute("UPDATE answers SET sealed = ? WHERE respondent_id = ? AND question_id = ?",
-                     (by_key[(ra, "themes")][3][:40], ra, "themes"))
-        conn.execute("UPDATE answers SET sealed = ? WHERE respondent_id = ? AND question_id = ?",
-                     (by_key[(ra, "themes")][3], rb, "themes"))  # copied to another person
+        conn.execute("UPDATE records SET sealed = ? WHERE slot = ?",
+                     (bytes(flipped), slot(ra, "sector")))
+        conn.execute("UPDATE records SET sealed = ? WHERE slot = ?",
+                     (themes[:40], slot(ra, "themes")))
+        conn.execute("UPDATE records SET sealed = ? WHERE slot = ?",  # copied to another person
+                     (themes, slot(rb, "themes")))
     failures: list[RecordFailure] = []
     read = {t.label: [x.question_id for x in t.answers]
             for t in read_testimonies(db_path, researcher, failures)}
     assert read == {ra.hex()[:8]: [], rb.hex()[:8]: ["sector"]}
     described = sorted(str(f) for f in failures)
-    assert described == sorted([
-        f"respondent {ra.hex()[:8]}, answer 'sector': tampered, truncated or belonging to "
-        "another record",
-        f"respondent {ra.hex()[:8]}, answer 'themes': blob is truncated",
-        f"respondent {rb.hex()[:8]}, answer 'themes': tampered, truncated or belonging to "
-        "another record",
-    ])
+    assert [d.split(": ", 1)[1] for d in described] == [
+        "blob is truncated", "tampered, truncated or belonging to another record",
+        "tampered, truncated or belonging to another record"]
+    assert sorted(d.split(",")[0] for d in described) == sorted(
+        [f"respondent {ra.hex()[:8]}"] * 2 + [f"respondent {rb.hex()[:8]}"])

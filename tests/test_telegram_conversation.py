@@ -33,8 +33,8 @@ def two_languages(default_script: Script) -> Script:
     return script_with_languages(default_script, ("en", "sw"))
 
 
-async def walk_the_questionnaire(bot: TelegramBot, user: TgUser) -> None:
-    await bot.text(user, "/start wimn26")
+async def walk_the_questionnaire(bot: TelegramBot, user: TgUser, code: str = "wimn26") -> None:
+    await bot.text(user, "/start " + code)
     assert bot.buttons(user.id) == ["✓ English", "Kiswahili"]  # by their own names
     await bot.press(user, "English")
     await bot.press(user, "Yes, I agree")
@@ -61,16 +61,17 @@ async def test_a_whole_testimony_is_sealed_with_its_campaign(
         translator: Translator, clock: Clock, db_path: Path, researcher: KeyPair,
         webhook: bool) -> None:
     orchestrator = make_orchestrator(two_languages, store, server_keys, translator, clock)
+    link = await store.links.create(campaign="wimn26", partner="p", region="r", now=clock())
     async with telegram_bot(api, orchestrator, db_path.parent, webhook=webhook,
                             clock=clock) as bot:
-        await walk_the_questionnaire(bot, AMINA)
+        await walk_the_questionnaire(bot, AMINA, link.code)
         assert "Thank you for sharing your experience" in bot.texts(AMINA.id)[-2]
         answered = [m for m in api.messages(AMINA.id) if "How do you describe" in m["text"]]
         assert answered[0]["text"].endswith("→ Woman") and "reply_markup" not in answered[0]
         assert not api.internal_errors
 
     [testimony] = opened_testimonies(db_path, researcher)
-    assert testimony.campaign == "wimn26"
+    assert testimony.campaign == link.campaign
     assert testimony.consent is not None and testimony.consent.items == {
         "take_part": True, "adult": True, "quote": True}
     answers = {a.question_id: a for a in testimony.answers}

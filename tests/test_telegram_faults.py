@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,8 @@ def count(db: Path, sql: str) -> int:
 
 
 # -- buttons --------------------------------------------------------------------------------
-async def test_a_button_of_an_earlier_question_has_passed(bot: TelegramBot, api: FakeBotApi,
+async def test_a_button_of_an_earlier_question_has_passed(
+        answers_in: Callable[[Path], int], bot: TelegramBot, api: FakeBotApi,
                                                           db_path: Path) -> None:
     await consent(bot, AMINA)
     sector = bot.keyboard_message(AMINA.id)
@@ -77,7 +78,7 @@ async def test_a_button_of_an_earlier_question_has_passed(bot: TelegramBot, api:
     await bot.send(stale)
     assert answer_text(api, stale) == PASSED
     assert len(bot.texts(AMINA.id)) == sent  # nothing new said, nothing changed
-    assert count(db_path, "SELECT count(*) FROM answers") == 1
+    assert answers_in(db_path) == 1
 
 
 async def test_a_button_of_an_earlier_session_has_passed(bot: TelegramBot, api: FakeBotApi,
@@ -104,7 +105,8 @@ async def test_malformed_callback_data_is_ignored(bot: TelegramBot, api: FakeBot
     assert (len(bot.texts(AMINA.id)), bot.buttons(AMINA.id)) == before
 
 
-async def test_a_forged_position_changes_nothing(bot: TelegramBot, api: FakeBotApi,
+async def test_a_forged_position_changes_nothing(
+        answers_in: Callable[[Path], int], bot: TelegramBot, api: FakeBotApi,
                                                  db_path: Path) -> None:
     await consent(bot, AMINA)
     message = bot.keyboard_message(AMINA.id)
@@ -113,11 +115,12 @@ async def test_a_forged_position_changes_nothing(bot: TelegramBot, api: FakeBotA
     await bot.send(forged)
     assert answer_text(api, forged) is None
     await bot.press(AMINA, "Farm work")  # the real buttons still work
-    assert count(db_path, "SELECT count(*) FROM answers") == 1
+    assert answers_in(db_path) == 1
 
 
 # -- delivery -------------------------------------------------------------------------------
 async def test_a_redelivered_update_is_handled_once_even_after_a_restart(
+        answers_in: Callable[[Path], int],
         api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
         translator: Translator, clock: Clock, db_path: Path) -> None:
     updates = UpdateFactory(api)
@@ -136,7 +139,7 @@ async def test_a_redelivered_update_is_handled_once_even_after_a_restart(
         await bot.send(press)
         assert len(api.calls_to("sendMessage")) == sent
         await bot.press(AMINA, "Wages")  # the session itself carried on across the restart
-    assert count(db_path, "SELECT count(*) FROM answers") == 1
+    assert answers_in(db_path) == 1
 
 
 async def test_429_is_retried_after_retry_after(bot: TelegramBot, api: FakeBotApi) -> None:
@@ -184,7 +187,8 @@ async def test_the_bot_leaves_groups_and_channels(bot: TelegramBot, api: FakeBot
 
 
 # -- what people send -----------------------------------------------------------------------
-async def test_over_long_and_empty_texts_get_kind_replies(bot: TelegramBot,
+async def test_over_long_and_empty_texts_get_kind_replies(
+        answers_in: Callable[[Path], int], bot: TelegramBot,
                                                           db_path: Path) -> None:
     await consent(bot, AMINA)
     await bot.press(AMINA, "Care work")
@@ -198,7 +202,7 @@ async def test_over_long_and_empty_texts_get_kind_replies(bot: TelegramBot,
     await bot.text(AMINA, "Paid half.\x00")
     await bot.text(AMINA, "y" * 51)  # recommendation: max_length 50
     assert "(50 characters)" in bot.last_text(AMINA.id)
-    assert count(db_path, "SELECT count(*) FROM answers") == 4
+    assert answers_in(db_path) == 4
 
 
 async def test_unsupported_messages_get_kind_replies_and_contacts_are_not_kept(
@@ -232,39 +236,48 @@ async def test_an_edit_before_consent_is_ignored(bot: TelegramBot) -> None:
 
 
 # -- campaign codes -------------------------------------------------------------------------
-@pytest.mark.parametrize(("opening", "typed", "expected"), [
-    ("/start wimn26", None, "wimn26"),
-    ("/start", "wimn26", "wimn26"),  # QR scanned again: iOS opened the chat without /start
-    ("/start", "start kl-07", "kl-07"),
-    ("/start", "yes", None),  # a word is never a code
-    ("/start bad!code", None, None),  # not Telegram's payload alphabet: dropped
-    ("/start " + "c" * 65, None, None),
+@pytest.mark.parametrize(("opening", "typed", "attributed"), [
+    ("/start {code}", None, True),
+    ("/start", "{code}", True),  # QR scanned again: iOS opened the chat without /start
+    ("/start", "start {code}", True),
+    ("/start", "yes", False),  # a word is never a code
+    ("/start wimn26", None, False),  # not one of our links: never written anywhere
+    ("/start", "kl-07x", False),
+    ("/start bad!code", None, False),  # not Telegram's payload alphabet: dropped
+    ("/start " + "c" * 65, None, False),
 ])
 async def test_campaign_codes_from_links_and_typed(
-        bot: TelegramBot, db_path: Path, researcher: KeyPair, opening: str, typed: str | None,
-        expected: str | None) -> None:
-    await bot.text(AMINA, opening)
+        bot: TelegramBot, store: Store, clock: Clock, db_path: Path, researcher: KeyPair,
+        opening: str, typed: str | None, attributed: bool) -> None:
+    link = await store.links.create(campaign="imrf", partner="p", region="r", now=clock())
+    await bot.text(AMINA, opening.format(code=link.code))
     if typed:
-        await bot.text(AMINA, typed)
+        await bot.text(AMINA, typed.format(code=link.code))
     for _ in range(3):
         await bot.press(AMINA, "Yes")
     await bot.press(AMINA, "Care work")
     [testimony] = opened_testimonies(db_path, researcher)
-    assert testimony.campaign == expected
+    assert testimony.campaign == ("imrf" if attributed else None)
+    with sqlite3.connect(db_path) as conn:
+        dump = "\n".join(conn.iterdump())
+    for text in ("wimn26", "kl-07x", "bad!code", "c" * 65):
+        assert text not in dump
 
 
-async def test_a_code_typed_after_consent_is_an_answer(bot: TelegramBot, db_path: Path,
+async def test_a_code_typed_after_consent_is_an_answer(bot: TelegramBot, store: Store,
+                                                       clock: Clock, db_path: Path,
                                                        researcher: KeyPair) -> None:
-    await consent(bot, AMINA, start="/start first1")
+    link = await store.links.create(campaign="imrf", partner="p", region="r", now=clock())
+    await consent(bot, AMINA, start="/start " + link.code)
     await bot.press(AMINA, "Care work")
     await bot.press(AMINA, "Wages")
     await bot.press(AMINA, "Done")
     await bot.text(AMINA, "7")
-    await bot.text(AMINA, "abc123")  # the testimony question: an answer like any other
+    await bot.text(AMINA, link.code)  # the testimony question: an answer like any other
     [testimony] = opened_testimonies(db_path, researcher)
-    assert testimony.campaign == "first1"
+    assert testimony.campaign == "imrf"
     assert {a.question_id: a.header["value"] for a in testimony.answers}["wages_story"] == \
-        "abc123"
+        link.code
 
 
 # -- /exit ----------------------------------------------------------------------------------
@@ -313,6 +326,7 @@ async def test_exit_after_a_restart_deletes_what_was_stored(
 
 
 async def test_a_button_from_before_a_restart_asks_again(
+        answers_in: Callable[[Path], int],
         api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
         translator: Translator, clock: Clock, db_path: Path) -> None:
     updates = UpdateFactory(api)
@@ -328,7 +342,7 @@ async def test_a_button_from_before_a_restart_asks_again(
         assert answer_text(api, update) is None
         assert "Welcome back" in bot.texts(AMINA.id)[-2]
         await bot.press(AMINA, "Farm work")  # the question, asked again, takes the answer
-    assert count(db_path, "SELECT count(*) FROM answers") == 1
+    assert answers_in(db_path) == 1
 
 
 # -- floods and files -----------------------------------------------------------------------
@@ -358,20 +372,24 @@ async def test_a_flood_is_slowed_down_and_nothing_is_dropped_silently(
 
 
 async def test_a_file_over_the_limit_gets_a_clear_reply(
-        api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
+        api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock,
+        answers_in: Callable[[Path], int]) -> None:
     async with telegram_bot(api, orchestrator, db_path.parent, webhook=True, clock=clock,
                             media_limit=BOT_API_LIMIT) as bot:
-        await send_a_file_too_large(bot, api, db_path)
+        await send_a_file_too_large(bot, api, db_path, answers_in)
         assert not api.calls_to("getFile")  # refused on the announced size: nothing fetched
 
 
 async def test_a_self_hosted_api_server_refusing_a_file_gets_the_same_reply(
-        bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:
-    await send_a_file_too_large(bot, api, db_path)  # our limit is higher; the server's is not
+        bot: TelegramBot, api: FakeBotApi, db_path: Path,
+        answers_in: Callable[[Path], int]) -> None:
+    # our limit is higher; the server's is not
+    await send_a_file_too_large(bot, api, db_path, answers_in)
     assert [c.status for c in api.calls_to("getFile")] == [400]
 
 
-async def send_a_file_too_large(bot: TelegramBot, api: FakeBotApi, db_path: Path) -> None:
+async def send_a_file_too_large(bot: TelegramBot, api: FakeBotApi, db_path: Path,
+                                answers_in: Callable[[Path], int]) -> None:
     await consent(bot, AMINA)
     await bot.press(AMINA, "Care work")
     await bot.press(AMINA, "Wages")
@@ -381,4 +399,4 @@ async def send_a_file_too_large(bot: TelegramBot, api: FakeBotApi, db_path: Path
     await bot.send(bot.updates.voice(AMINA, "big-voice", duration=1800,
                                      size=21 * 1024 * 1024))
     assert "too large" in bot.last_text(AMINA.id) and "20 MB" in bot.last_text(AMINA.id)
-    assert count(db_path, "SELECT count(*) FROM answers") == 3  # sector, themes, months
+    assert answers_in(db_path) == 3  # sector, themes, months

@@ -53,7 +53,7 @@ def make_backup(args: argparse.Namespace) -> int:
     except MaintenanceError as exc:
         raise UserError(str(exc)) from exc
     print(f"Snapshot written to {target}: {summary.respondents} respondents, "
-          f"{summary.answers} sealed answers, {summary.bytes:,} bytes.")
+          f"{summary.answers} sealed records, {summary.bytes:,} bytes.")
     print("It holds only sealed data. Copy it to a researcher's machine and open it there with "
           "`testimony-bot export`.")
     return 0
@@ -69,7 +69,7 @@ def run_purge(args: argparse.Namespace) -> int:
         if args.through is not None:
             count = purge_through(database, args.through, dry_run=args.dry_run)
             verb = "would be deleted" if args.dry_run else "deleted"
-            print(f"{count} sealed answers held by {args.through} {verb} from {database}.")
+            print(f"{count} sealed records held by {args.through} {verb} from {database}.")
         if args.older_than is not None and not args.dry_run:
             before = datetime.now(UTC) - timedelta(days=args.older_than)
             ended = expire_sessions(database, before)

@@ -63,6 +63,16 @@ DELETED = N_(
     "Everything you told us has been deleted. Thank you for your time. "
     "You can send /exit to also clear this chat from your phone."
 )
+DELETED_AND_COPIES = N_(
+    "Everything you told us has been deleted from our server. Some answers may already have "
+    "been copied to our research team's computer; they will be removed there too, the next "
+    "time the team opens the data. You can send /exit to also clear this chat from your phone."
+)
+NOTHING_HERE_MAYBE_COPIES = N_(
+    "Nothing about you is on our server now. If you answered before, some answers may "
+    "already be on our research team's computer: we have asked for them to be removed there "
+    "too."
+)
 NOT_DELETED = N_("Nothing was deleted.")
 NOTHING_STORED = N_("Nothing about you has been saved, so there is nothing to delete.")
 ALREADY_DONE = N_(

@@ -40,6 +40,11 @@ class SessionState:
     paused: bool = False
     overlay: Overlay | None = None
     counted: tuple[str, ...] = ()  # once-per-person funnel steps already counted
+    # Facts about the database the caller looks up for this person, for /delete to tell the
+    # truth: something of theirs is stored (even with no session), and the database was
+    # purged before (so copies of their answers may be in a researcher's snapshot).
+    stored: bool = False
+    copied: bool = False
 
     @property
     def consented(self) -> bool:
@@ -88,6 +93,8 @@ class SessionState:
             paused=data["paused"],
             overlay=Overlay(data["overlay"]) if data["overlay"] else None,
             counted=tuple(data["counted"]),
+            stored=bool(data.get("stored", False)),
+            copied=bool(data.get("copied", False)),
         )
 
 

@@ -183,7 +183,8 @@ class _Turn:
             if self.state.phase not in (Phase.NEW, Phase.DONE):
                 self.ask_current()
             return
-        if self.state.phase is Phase.NEW:
+        if self.state.phase is Phase.NEW and not self.state.overlay and not (
+                isinstance(event, CommandIn) and event.name == "delete"):
             if isinstance(event, CommandIn) and event.name == "help":
                 self.say(msg.HELP)  # someone's very first message can be /help
             if isinstance(event, Start):
@@ -225,7 +226,12 @@ class _Turn:
             self.say(msg.ALREADY_DONE)
             return
         if event.campaign and not self.state.consented and not self.state.campaign:
-            self.state = self.state.evolve(campaign=event.campaign)
+            # A campaign code before consent (typed, or a second scan) starts over exactly
+            # as its link would have: its preset language, its funnel from "opened" on.
+            self.state = self.state.evolve(phase=Phase.NEW, counted=(), paused=False,
+                                           overlay=None, consent_step=0, consent_answers={})
+            self.begin(event.campaign, event.language_hint)
+            return
         self.state = self.state.evolve(paused=False)
         self.welcome_back()
 
@@ -352,7 +358,7 @@ class _Turn:
         if confirmed:
             self.emit(Erase())
             self.count_once(DELETED)
-            self.say(msg.DELETED)
+            self.say(msg.DELETED_AND_COPIES if self.state.copied else msg.DELETED)
             self.end()
             return
         self.state = self.state.evolve(overlay=None)
@@ -526,8 +532,16 @@ class _Turn:
             self.state = self.state.evolve(overlay=Overlay.LANGUAGE)
             self.ask_current()
         elif name == "delete":
-            if not self.state.consented:
-                self.reprompt(msg.NOTHING_STORED)
+            if not (self.state.consented or self.state.stored):
+                if self.state.copied:
+                    # Nothing here, but an earlier purge may have moved their answers to a
+                    # researcher's snapshot: an erasure record reaches those copies.
+                    self.emit(Erase())
+                    self.say(msg.NOTHING_HERE_MAYBE_COPIES)
+                    if phase is not Phase.NEW:
+                        self.ask_current()
+                else:
+                    self.reprompt(msg.NOTHING_STORED)
                 return
             self.state = self.state.evolve(overlay=Overlay.CONFIRM_DELETE)
             self.ask_current()
