@@ -134,14 +134,13 @@ def _link_campaigns(conn: sqlite3.Connection) -> dict[str, str]:
             for code, campaign in conn.execute("SELECT code, campaign FROM links")}
 
 
-def _ids(conn: sqlite3.Connection, table: str, respondents: Iterable[bytes] | None
-         ) -> Iterator[bytes]:
+def _ids(conn: sqlite3.Connection, respondents: Iterable[bytes] | None) -> Iterator[bytes]:
     if respondents is None:
-        for (rid,) in conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall():  # noqa: S608 - fixed names
+        for (rid,) in conn.execute("SELECT id FROM respondents ORDER BY id").fetchall():
             yield bytes(rid)
         return
     for rid in respondents:
-        if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():  # noqa: S608
+        if conn.execute("SELECT 1 FROM respondents WHERE id = ?", (rid,)).fetchone():
             yield rid
 
 
@@ -150,7 +149,7 @@ def _sealed_records(conn: sqlite3.Connection, key: KeyPair,
                     questions: Collection[str] | None,
                     respondents: Iterable[bytes] | None) -> Iterator[Testimony]:
     private = key.private
-    for rid in _ids(conn, "respondents", respondents):
+    for rid in _ids(conn, respondents):
         respondent = bytes(rid)
         testimony = Testimony(respondent, None, "", None, None)
         label = testimony.label
@@ -221,6 +220,16 @@ _CLEAR_QUERIES = {
 }
 
 
+_CLEAR_ONE = {
+    "": "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+        "c.language, c.agreed_at FROM respondents r "
+        "LEFT JOIN consents c ON c.respondent_id = r.id WHERE r.id = ?",
+    "legacy_": "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+               "c.language, c.agreed_at FROM legacy_respondents r "
+               "LEFT JOIN legacy_consents c ON c.respondent_id = r.id WHERE r.id = ?",
+}
+
+
 def _clear_metadata(conn: sqlite3.Connection, prefix: str, key: KeyPair,
                     failures: list[RecordFailure] | None,
                     questions: Collection[str] | None,
@@ -230,7 +239,7 @@ def _clear_metadata(conn: sqlite3.Connection, prefix: str, key: KeyPair,
     if respondents is None:
         people = conn.execute(people_sql).fetchall()
     else:  # one at a time, in the order asked for
-        one = people_sql.replace(" ORDER BY r.started_on, r.id", " WHERE r.id = ?")
+        one = _CLEAR_ONE[prefix]
         people = [row for rid in respondents
                   for row in conn.execute(one, (rid,)).fetchall()]
     for rid, campaign, started, completed, version, language, agreed_at in people:
@@ -264,11 +273,10 @@ def respondent_ids(path: Path) -> list[bytes]:
     conn = connect_readonly(path)
     try:
         tables = _tables(conn)
-        found: set[bytes] = set()
-        for table in ("respondents", "legacy_respondents"):
-            if table in tables:
-                found.update(bytes(rid) for (rid,) in conn.execute(
-                    f"SELECT id FROM {table}"))  # noqa: S608 - fixed names
+        found = {bytes(rid) for (rid,) in conn.execute("SELECT id FROM respondents")}
+        if "legacy_respondents" in tables:
+            found.update(bytes(rid) for (rid,) in conn.execute(
+                "SELECT id FROM legacy_respondents"))
         return sorted(found)
     finally:
         conn.close()
