@@ -6,16 +6,16 @@ Only closed answers are opened; counts below k are suppressed. Same filters as `
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from pathlib import Path
 
 from bot.cli.common import Subparsers, UserError
-from bot.cli.export import add_source_options, load_flows, open_key, selection
+from bot.cli.export import add_source_options, load_flows, open_key, report_problems, selection
 from bot.export import folder
 from bot.export.consent import ConsentPolicy
 from bot.export.pipeline import describe_failures
 from bot.export.report import OUTPUTS, write_report
+from bot.export.sources import SourceError, open_sources
 from bot.export.summary import count, tables
 from storage.reader import RecordFailure, SnapshotError
 
@@ -43,10 +43,12 @@ def make_report(args: argparse.Namespace) -> int:
     key = open_key(args)
     failures: list[RecordFailure] = []
     try:
-        tally = count(args.db, key, questionnaire, ConsentPolicy.from_text(consent),
+        sources = open_sources(args.db, key)
+        tally = count(sources, key, questionnaire, ConsentPolicy.from_text(consent),
                       selection(args), failures)
-    except SnapshotError as exc:
+    except (SnapshotError, SourceError) as exc:
         raise UserError(str(exc)) from exc
+    failures += sources.erasure_failures
     if failures and not tally.testimonies:
         raise UserError("this key opens none of the answers tried: it is not a key these "
                         "testimonies were sealed to. Nothing was written.\n"
@@ -59,9 +61,6 @@ def make_report(args: argparse.Namespace) -> int:
                            date.today())
     folder.record(out, written)
     print(f"Summary of {tally.testimonies} testimonies written to {out}: {', '.join(written)}")
-    if failures:
-        print(f"error: {len(failures)} answer(s) could not be opened and were not counted:",
-              file=sys.stderr)
-        print(describe_failures(failures), file=sys.stderr)
-        return 1
-    return 0
+    if sources.erased:
+        print(f"  left out after /delete (erasure records): {sources.erased}")
+    return report_problems(tally.foreign, failures, "counted")

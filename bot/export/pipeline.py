@@ -1,14 +1,16 @@
-"""The export, start to end, in two streaming passes over the snapshot.
+"""The export, start to end, in two streaming passes over the snapshots.
 
-Pass 1 opens only the quasi-identifiers and themes of each respondent: consent and filters
-decide who is exported, and k-anonymity is planned from those few values (the only thing held
-for everyone at once). Pass 2 opens each testimony in full, one at a time, builds its record
-and hands it to every writer before reading the next, so memory does not grow with the number
-of answers.
+Pass 1 opens every record (the language of each answer is released, so it is a
+quasi-identifier too) but keeps only a few values per person: consent and filters decide who
+is exported, and k-anonymity is planned from those values (the only thing held for everyone
+at once). Pass 2 opens each testimony again in full, builds its record and hands it to every
+writer. Both passes read people in batches, on every core (`jobs`), so memory does not grow
+with the number of answers; the parent process writes, in a new random order every export.
 
 Nothing is written before pass 1 has shown that the key opens the data: a wrong key or a
 wrong snapshot leaves no folder behind. A record that fails to open is named, left out, and
-everything else is still exported.
+everything else is still exported. A person with records sealed to another key (a demo's
+answers left in a real database) gets no row at all and is counted apart.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from bot.export import csv_writer, folder, jsonl_writer, qdpx_writer, review, xlsx_writer
 from bot.export.consent import ConsentPolicy
 from bot.export.csv_writer import CsvWriter
@@ -28,8 +32,9 @@ from bot.export.jsonl_writer import JsonlWriter
 from bot.export.kanon import DisclosureReport, Row, anonymize
 from bot.export.media import FOLDER as MEDIA_FOLDER
 from bot.export.media import MediaWriter
-from bot.export.model import Layout, Writer
+from bot.export.model import ExportRecord, Layout, Writer
 from bot.export.names import NameFinder
+from bot.export.parallel import ordered_map
 from bot.export.progress import Progress
 from bot.export.pseudonyms import ExportPseudonyms
 from bot.export.qdpx_writer import QdpxWriter
@@ -42,10 +47,11 @@ from bot.export.records import (
 )
 from bot.export.redaction import Redactor
 from bot.export.selection import THEMES_QUESTION, Selection
+from bot.export.sources import SourceError, Sources, batches, open_sources, read_batch
 from bot.export.xlsx_writer import XlsxWriter
 from bot.flow import ConsentText, Questionnaire
 from storage.keys import KeyPair
-from storage.reader import RecordFailure, Testimony, read_testimonies
+from storage.reader import RecordFailure, Testimony
 
 FORMATS = ("csv", "jsonl", "xlsx", "qdpx")
 MONTH_INDEXES = tuple(QUASI_NAMES.index(name) for name in MONTH_COLUMNS)
@@ -62,7 +68,7 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class ExportOptions:
-    snapshot: Path
+    snapshots: tuple[Path, ...]
     out: Path
     formats: tuple[str, ...] = FORMATS
     selection: Selection = field(default_factory=Selection)
@@ -74,6 +80,7 @@ class ExportOptions:
     allowed: tuple[str, ...] = ()
     phone_regions: tuple[str, ...] = ()
     force: bool = False
+    jobs: int = 1  # processes decrypting and redacting (the parent writes)
 
 
 @dataclass
@@ -82,6 +89,9 @@ class ExportSummary:
     not_consented: int = 0
     filtered_out: int = 0
     empty: int = 0
+    erased: int = 0  # left out because an erasure record (/delete) names them
+    foreign: list[str] = field(default_factory=list)  # people sealed to another key
+    unchecked: tuple[Path, ...] = ()  # snapshots too old to carry a deployment id
     failures: list[RecordFailure] = field(default_factory=list)
     disclosure: DisclosureReport | None = None
     placeholders: int = 0
@@ -104,11 +114,48 @@ def shuffled(respondents: list[bytes], stable_ids: bool) -> tuple[list[bytes], i
     return respondents, seed
 
 
+# -- what each worker process holds (sent once, at its start) ------------------------------
+@dataclass(frozen=True)
+class _Job:
+    sources: Sources
+    private_key: bytes
+    questionnaire: Questionnaire
+    policy: ConsentPolicy
+    selection: Selection
+    pseudonym_key: bytes
+    names: tuple[str, ...]
+    places: tuple[str, ...]
+    allowed: tuple[str, ...]
+    phone_regions: tuple[str, ...]
+    media_out: Path | None
+
+
 @dataclass
-class _Plan:
-    index: dict[bytes, int]  # stored respondent id -> row in `rows`
-    rows: list[Row]
-    summary: ExportSummary
+class _Worker:
+    job: _Job
+    key: KeyPair
+    builder: RecordBuilder
+    media: MediaWriter | None
+
+
+_WORKER: _Worker | None = None
+
+
+def _start(job: _Job) -> None:
+    global _WORKER
+    os.umask(0o077)  # media files are plaintext: the owner's only, in every process
+    media = MediaWriter(job.media_out) if job.media_out else None
+    builder = RecordBuilder(job.questionnaire, job.policy, ExportPseudonyms(job.pseudonym_key),
+                            Redactor(NameFinder(job.names, job.places, job.allowed),
+                                     job.phone_regions), media)
+    key = KeyPair(X25519PrivateKey.from_private_bytes(job.private_key))
+    _WORKER = _Worker(job, key, builder, media)
+
+
+def _worker() -> _Worker:
+    if _WORKER is None:
+        raise RuntimeError("export worker used before its start")
+    return _WORKER
 
 
 def _themes(testimony: Testimony) -> tuple[str, ...]:
@@ -117,32 +164,93 @@ def _themes(testimony: Testimony) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
-def plan(options: ExportOptions, key: KeyPair, policy: ConsentPolicy) -> _Plan:
-    """Pass 1: who is exported, with their quasi-identifiers."""
-    summary = ExportSummary()
+@dataclass
+class _PlanPart:
+    rows: list[tuple[bytes, Row]] = field(default_factory=list)
+    not_consented: int = 0
+    filtered_out: int = 0
+    empty: int = 0
+    foreign: list[str] = field(default_factory=list)
+    opened: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+
+
+def _plan_batch(batch: list[bytes]) -> _PlanPart:
+    """Pass 1 for a batch of people: who is exported, with their quasi-identifiers."""
+    worker = _worker()
+    job = worker.job
+    part = _PlanPart()
+    for testimony in read_batch(job.sources, worker.key, batch, part.failures):
+        part.opened += len(testimony.answers)
+        if testimony.foreign_records:  # never a row, never in a k-anonymity group
+            part.foreign.append(testimony.label)
+        elif not job.policy.admits(testimony.consent):
+            part.not_consented += 1
+        elif not job.selection.admits(testimony, _themes(testimony)):
+            part.filtered_out += 1
+        elif not testimony.stored_answers:
+            part.empty += 1
+        else:
+            part.rows.append((testimony.respondent,
+                              quasi_row(testimony, job.policy.may_quote(testimony.consent))))
+    return part
+
+
+@dataclass
+class _BuildPart:
+    records: list[ExportRecord] = field(default_factory=list)
+    failures: list[RecordFailure] = field(default_factory=list)
+    media_written: int = 0
+    media_skipped: int = 0
+
+
+def _build_batch(batch: list[tuple[bytes, Row]]) -> _BuildPart:
+    """Pass 2 for a batch of people, in the order given: their records, ready to write."""
+    worker = _worker()
+    media = worker.media
+    before = (media.written, media.skipped) if media else (0, 0)
+    part = _BuildPart()
+    quasi = dict(batch)
+    for testimony in read_batch(worker.job.sources, worker.key, [rid for rid, _ in batch],
+                                part.failures):
+        part.records.append(worker.builder.build(testimony, quasi[testimony.respondent]))
+    if media:
+        part.media_written = media.written - before[0]
+        part.media_skipped = media.skipped - before[1]
+    return part
+
+
+@dataclass
+class _Plan:
+    respondents: list[bytes]
+    rows: list[Row]
+    summary: ExportSummary
+
+
+def plan(options: ExportOptions, job: _Job) -> _Plan:
+    summary = ExportSummary(erased=job.sources.erased, unchecked=job.sources.unchecked)
+    summary.failures += job.sources.erasure_failures
     failures: list[RecordFailure] = []
-    index: dict[bytes, int] = {}
+    respondents: list[bytes] = []
     rows: list[Row] = []
     opened = 0
-    # Every answer is opened: the language each was given in is released, so it is a
-    # quasi-identifier too (headers only are kept; nothing is written in this pass).
-    for testimony in read_testimonies(options.snapshot, key, failures):
-        opened += len(testimony.answers)
-        if not policy.admits(testimony.consent):
-            summary.not_consented += 1
-        elif not options.selection.admits(testimony, _themes(testimony)):
-            summary.filtered_out += 1
-        elif not testimony.stored_answers:
-            summary.empty += 1
-        else:
-            index[testimony.respondent] = len(rows)
-            rows.append(quasi_row(testimony, policy.may_quote(testimony.consent)))
+    for part in ordered_map(_plan_batch, batches(job.sources.respondents), options.jobs,
+                            _start, (job,)):
+        opened += part.opened
+        failures += part.failures
+        summary.not_consented += part.not_consented
+        summary.filtered_out += part.filtered_out
+        summary.empty += part.empty
+        summary.foreign += part.foreign
+        for rid, row in part.rows:
+            respondents.append(rid)
+            rows.append(row)
     if failures and not opened:
         raise ExportError(
-            f"this key opens none of the {len(failures)} answers tried: it is not a key these "
-            "testimonies were sealed to, or the snapshot is damaged. Nothing was written.\n"
-            + describe_failures(failures))
-    return _Plan(index, rows, summary)
+            f"this key opens none of the {len(failures)} records tried: it is not a key "
+            "these testimonies were sealed to, or the snapshot is damaged. Nothing was "
+            "written.\n" + describe_failures(failures))
+    return _Plan(respondents, rows, summary)
 
 
 def describe_failures(failures: list[RecordFailure]) -> str:
@@ -188,14 +296,29 @@ def run_export(options: ExportOptions, key: KeyPair, questionnaire: Questionnair
         os.umask(previous)
 
 
+def _job(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
+         consent: ConsentText) -> _Job:
+    try:
+        sources = open_sources(options.snapshots, key)
+    except SourceError as exc:
+        raise ExportError(str(exc)) from exc
+    private = key.private.private_bytes_raw()
+    pseudonym_key = (ExportPseudonyms.stable_key(private) if options.stable_ids
+                     else secrets.token_bytes(32))
+    return _Job(sources, private, questionnaire, ConsentPolicy.from_text(consent),
+                options.selection, pseudonym_key, options.names, options.places,
+                options.allowed, options.phone_regions,
+                options.out if options.media else None)
+
+
 def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
             consent: ConsentText, progress: TextIO | None) -> ExportSummary:
     unknown = set(options.formats) - set(FORMATS)
     if unknown:
         raise ExportError(f"unknown format(s): {', '.join(sorted(unknown))}")
     check_folder(options.out, options.force)  # before the long first pass
-    policy = ConsentPolicy.from_text(consent)
-    first = plan(options, key, policy)
+    job = _job(options, key, questionnaire, consent)
+    first = plan(options, job)
     summary = first.summary
     months = {row[col] for row in first.rows for col in MONTH_INDEXES}
     quasi, report = anonymize(first.rows, quasi_identifiers(months), options.k)
@@ -205,28 +328,25 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
         folder.prepare(options.out, options.force, OUTPUTS)
     except folder.FolderError as exc:
         raise ExportError(str(exc)) from exc
-    pseudonyms = (ExportPseudonyms.stable(key.private.private_bytes_raw()) if options.stable_ids
-                  else ExportPseudonyms.fresh())
-    names = NameFinder(options.names, options.places, options.allowed)
-    media = MediaWriter(options.out) if options.media else None
-    builder = RecordBuilder(questionnaire, policy, pseudonyms,
-                            Redactor(names, options.phone_regions), media)
     layout = Layout.of(questionnaire)
     before = set(_listing(options.out))
     log = review.RedactionLog(options.out)
     writers = [*_writers(options, layout, questionnaire), log]
     bar = Progress(progress, "Exporting", len(quasi)) if progress else None
-    order, summary.row_seed = shuffled(list(first.index), options.stable_ids)
+    row_of = dict(zip(first.respondents, quasi, strict=True))
+    order, summary.row_seed = shuffled(first.respondents, options.stable_ids)
+    tasks = ([(rid, row_of[rid]) for rid in batch] for batch in batches(order))
     try:
-        for testimony in read_testimonies(options.snapshot, key, summary.failures,
-                                          respondents=order):
-            row = first.index[testimony.respondent]
-            record = builder.build(testimony, quasi[row])
-            for writer in writers:
-                writer.write(record)
-            summary.exported += 1
-            if bar:
-                bar.advance()
+        for part in ordered_map(_build_batch, tasks, options.jobs, _start, (job,)):
+            summary.failures += part.failures
+            summary.media_written += part.media_written
+            summary.media_skipped += part.media_skipped
+            for record in part.records:
+                for writer in writers:
+                    writer.write(record)
+                summary.exported += 1
+                if bar:
+                    bar.advance()
     finally:
         for writer in writers:
             writer.close()
@@ -234,8 +354,6 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
             bar.close()
     review.write_disclosure(options.out, report)
     summary.placeholders, summary.flagged = log.placeholders, log.flagged
-    if media:
-        summary.media_written, summary.media_skipped = media.written, media.skipped
     files = sorted((set(_listing(options.out)) - before) | {review.README})
     review.write_readme(options.out, files, options.k, summary.row_seed)
     summary.files = files

@@ -17,15 +17,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from bot.export.consent import ConsentPolicy
 from bot.export.records import month
 from bot.export.selection import THEMES_QUESTION, Selection
+from bot.export.sources import Sources, read_all
 from bot.flow import Question, QuestionKind, Questionnaire
 from bot.small_counts import publishable
 from storage.keys import KeyPair
-from storage.reader import RecordFailure, read_testimonies
+from storage.reader import RecordFailure
 
 PROFILE_TABLES = ("origin_region", "living_region")
 THEMES_TITLE = "Testimonies by theme"
@@ -128,6 +128,7 @@ class Tally:
     months: Counter[str] = field(default_factory=Counter)
     choices: dict[str, Counter[str]] = field(default_factory=dict)
     answered: Counter[str] = field(default_factory=Counter)
+    foreign: list[str] = field(default_factory=list)  # people sealed to another key
 
 
 def key_questions(questionnaire: Questionnaire) -> tuple[Question, ...]:
@@ -137,11 +138,14 @@ def key_questions(questionnaire: Questionnaire) -> tuple[Question, ...]:
                  if q.kind.has_choices and q.section in themed)
 
 
-def count(snapshot: Path, key: KeyPair, questionnaire: Questionnaire, policy: ConsentPolicy,
-          selection: Selection, failures: list[RecordFailure]) -> Tally:
+def count(sources: Sources, key: KeyPair, questionnaire: Questionnaire,
+          policy: ConsentPolicy, selection: Selection, failures: list[RecordFailure]) -> Tally:
     closed = {q.id for q in questionnaire.questions if q.kind.has_choices}
     tally = Tally()
-    for testimony in read_testimonies(snapshot, key, failures, closed):
+    for testimony in read_all(sources, key, failures, closed):
+        if testimony.foreign_records:  # sealed to another key: not counted at all
+            tally.foreign.append(testimony.label)
+            continue
         chosen: dict[str, list[str]] = {}
         for answer in testimony.answers:
             value = answer.header.get("value")
