@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot import outbound as out
+from bot.config import Settings, load_settings
 from bot.engine import ChoiceIn, CommandIn
 from bot.export.pseudonyms import ExportPseudonyms
 from bot.i18n import DEFAULT_LOCALES_DIR, Translator
 from bot.orchestrator import Orchestrator
+from bot.runtime import build, load_secrets
 from storage import payload
-from storage.keys import KeyPair, wrap_private_key
+from storage.keys import KeyPair, encode_public, wrap_private_key
 from storage.maintenance import backup, purge_through
 from storage.sealing import open_sealed, seal
 from storage.server_keys import ServerKeys
-from storage.store import Store
+from storage.store import AnswerIn, Changes, ConsentIn, Store
 from tests.export_support import PASSPHRASE, Clock, Driver, Persona, build_script, population
 from tests.test_export_acceptance import Run, run_cli
 
@@ -203,3 +207,36 @@ def test_parallel_and_sequential_exports_write_the_same_rows(workflow: Workflow,
         lines = (tmp_path / jobs / "testimonies.jsonl").read_text(encoding="utf-8")
         rows[jobs] = sorted(lines.splitlines())
     assert rows["1"] == rows["2"] and len(rows["1"]) == PEOPLE
+
+
+async def test_the_bot_warns_at_start_about_answers_sealed_to_other_keys(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The quickstart's demo answers left in a real database: the bot says so at start,
+    from the sealed headers alone (it cannot open anything)."""
+    demo, real = KeyPair.generate(), KeyPair.generate()
+
+    def settings(key: KeyPair) -> Settings:
+        return load_settings({"DATA_DIR": str(tmp_path / "data"),
+                              "RECIPIENT_PUBLIC_KEYS": encode_public(key.public),
+                              "SERVER_SECRET": "ab" * 32}, dotenv=None)
+
+    demo_settings = settings(demo)
+    keys = load_secrets(demo_settings).server_keys
+    store = await Store.open(demo_settings.database_path, [demo.public], keys)
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    try:
+        await store.apply(Changes(
+            respondent=keys.pseudonym("telegram", "demo"), today=now.date(), now=now,
+            consent=ConsentIn("2026-11", "en", now, {"take_part": True, "adult": True}),
+            answers=[AnswerIn("gender", "imrf-testimony", "1",
+                              {"kind": "choice", "value": ["woman"]}, language="en", at=now)]))
+    finally:
+        await store.close()
+    with caplog.at_level(logging.WARNING, logger="bot.runtime"):
+        for key in (demo, real):
+            orchestrator = await build(settings(key))
+            await orchestrator.store.close()
+            if key is demo:
+                assert "records_sealed_to_other_keys" not in caplog.text
+    warning = next(r for r in caplog.records if "records_sealed_to_other_keys" in r.message)
+    assert warning.levelno == logging.WARNING and "count=" in warning.message
