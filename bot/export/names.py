@@ -78,6 +78,7 @@ class _Word:
     sentence_start: bool
 
 
+@lru_cache(maxsize=4)  # the same answer is read for names, then for a title's lower-case word
 def _words(text: str) -> list[_Word]:
     found: list[_Word] = []
     previous_end = 0
