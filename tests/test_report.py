@@ -145,7 +145,7 @@ def test_no_number_below_k_appears_on_the_page(data: Seeded, tmp_path: Path) -> 
     text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", html, flags=re.S)
     for number in re.findall(r"(?<![\d.-])\d+(?![\d%-])", text):
         assert int(number) >= 5, number
-    for base in re.findall(r"Answered by (\d+)", html):
+    for base in re.findall(r"(?:Answered by|Of) (\d+)", html):
         assert int(base) >= 5
 
 
@@ -215,3 +215,15 @@ def test_report_never_passes_free_text_on(data: Seeded, tmp_path: Path) -> None:
     written = "".join(p.read_text(encoding="utf-8", errors="replace")
                       for p in (tmp_path / "r").rglob("*") if p.is_file())
     assert not [text for text in free if text in written]
+
+
+def test_people_who_skipped_a_profile_question_are_a_cell_not_a_smaller_base(
+        data: Seeded, tmp_path: Path) -> None:
+    """"Answered by 192" of 197 would say that 5 skipped, whatever the table hides: the
+    base is everyone and "No answer" is a cell under the same rules."""
+    out = tmp_path / "report"
+    assert run_cli(*report_args(data, out)).code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    block = re.search(r"<h3>Testimonies by region of origin</h3>(.*?)</section>", html)
+    assert block and f"Of {len(data.exported)} testimonies" in block.group(1)
+    assert "No answer</td>" in block.group(1)

@@ -21,6 +21,7 @@ from bot.export.charts import alt_text, bar_chart, cell_text
 from bot.export.summary import (
     LANGUAGE_TITLE,
     MONTH_TITLE,
+    NO_ANSWER,
     THEMES_TITLE,
     Table,
     Tally,
@@ -73,6 +74,8 @@ def with_language_names(tables: list[Table]) -> list[Table]:
 def _note(item: Table, k: int) -> str:
     if item.withheld:
         return f"Not shown: {item.withheld}."
+    if any(cell.key == NO_ANSWER for cell in item.cells):
+        return f"Of {item.base} testimonies, with those who gave no answer."
     several = " (several answers per person, so shares add up to more than 100%)" \
         if item.multi else ""
     return f"Answered by {item.base}{several}."

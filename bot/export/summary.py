@@ -28,6 +28,7 @@ from storage.keys import KeyPair
 from storage.reader import RecordFailure
 
 PROFILE_TABLES = ("origin_region", "living_region")
+NO_ANSWER = "~no-answer"
 THEMES_TITLE = "Testimonies by theme"
 LANGUAGE_TITLE = "Testimonies by language"
 MONTH_TITLE = "Testimonies by month"
@@ -184,8 +185,15 @@ def tables(tally: Tally, questionnaire: Questionnaire, k: int) -> dict[str, list
             question = questionnaire.question(qid)
             counts = {c.id: tally.choices.get(qid, Counter())[c.id] for c in question.choices}
             counts.update(tally.choices.get(qid, Counter()))
-            overview.append(table(_title(question), counts, labels_of(question),
-                                  tally.answered[qid], k))
+            given = sum(counts.values())
+            if not given:  # everyone skipped it: left out, and named
+                overview.append(table(_title(question), counts, {}, 0, k))
+                continue
+            # Those who gave no answer are a cell like any other, hidden when small: a base
+            # of "all but 2" next to the page's total would tell what the cell hides.
+            counts[NO_ANSWER] = n - given
+            overview.append(table(_title(question), counts,
+                                  {**labels_of(question), NO_ANSWER: "No answer"}, n, k))
     overview.append(table(LANGUAGE_TITLE, dict(tally.languages), {}, n, k))
     months = dict(sorted(tally.months.items()))
     by_month = table(MONTH_TITLE, months, {}, n, k)
