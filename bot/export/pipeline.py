@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
 from bot.export import csv_writer, folder, jsonl_writer, qdpx_writer, review, xlsx_writer
 from bot.export.consent import ConsentPolicy
 from bot.export.csv_writer import CsvWriter
@@ -148,7 +146,7 @@ def _start(job: _Job) -> None:
     builder = RecordBuilder(job.questionnaire, job.policy, ExportPseudonyms(job.pseudonym_key),
                             Redactor(NameFinder(job.names, job.places, job.allowed),
                                      job.phone_regions), media)
-    key = KeyPair(X25519PrivateKey.from_private_bytes(job.private_key))
+    key = KeyPair.from_raw(job.private_key)
     _WORKER = _Worker(job, key, builder, media)
 
 
