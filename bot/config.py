@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+PATH_SETTINGS = ("DATA_DIR", "LOCALES_DIR", "FLOW_FILE", "CONSENT_FILE")
 
 
 class ConfigError(Exception):
@@ -40,6 +42,7 @@ class Settings:
     data_dir: Path
     recipient_public_keys: str
     server_secret: Secret
+    server_secret_file: Path | None
     demo: bool
     webhook_url: str
     webhook_listen: str
@@ -53,6 +56,9 @@ class Settings:
     field_worker_ids: tuple[str, ...]
     db_max_mb: int
 
+    # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
+    server_secret_in_dotenv: bool = field(default=False, metadata={"derived": True})
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "testimonies.db"
@@ -61,6 +67,8 @@ class Settings:
         """Safe to print: secrets shown only as set / not set."""
         shown = {}
         for f in fields(self):
+            if f.metadata.get("derived"):
+                continue
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 shown[f.name.upper()] = "(set)" if value else "(not set)"
@@ -111,9 +119,19 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 
 def load_settings(environ: Mapping[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
-    """The environment wins over `.env`, so a deployment can override a file."""
-    env = {**(read_dotenv(dotenv) if dotenv else {}), **(environ if environ is not None
-                                                         else os.environ)}
+    """The environment wins over `.env`, so a deployment can override a file.
+
+    A relative path written in `.env` is relative to the folder of that `.env`, not to the
+    folder a command happens to run in: a cron job elsewhere must find the same database."""
+    from_file = read_dotenv(dotenv) if dotenv else {}
+    if dotenv is not None:
+        home = dotenv.resolve().parent
+        for name in PATH_SETTINGS:
+            value = from_file.get(name, "").strip()
+            if value and not Path(value).expanduser().is_absolute():
+                from_file[name] = str(home / value)
+    environment = environ if environ is not None else os.environ
+    env = {**from_file, **environment}
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()
@@ -122,26 +140,51 @@ def load_settings(environ: Mapping[str, str] | None = None,
         value = get(name)
         return Path(value).expanduser() if value else None
 
+    locales_dir = path_or_none("LOCALES_DIR")
+    if locales_dir is not None and not locales_dir.is_dir():
+        raise ConfigError(f"LOCALES_DIR {locales_dir} is not a folder. Leave it empty for the "
+                          "shipped translations, or point it at a folder of catalogs.")
+
     return Settings(
         telegram_bot_token=Secret(get("TELEGRAM_BOT_TOKEN")),
         telegram_api_url=get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/") or DEFAULT_API_URL,
         data_dir=Path(get("DATA_DIR", "./data")).expanduser(),
         recipient_public_keys=get("RECIPIENT_PUBLIC_KEYS"),
-        server_secret=Secret(get("SERVER_SECRET")),
+        server_secret=Secret(_secret(get("SERVER_SECRET"))),
+        server_secret_file=path_or_none("SERVER_SECRET_FILE"),
+        server_secret_in_dotenv=bool(from_file.get("SERVER_SECRET", "").strip())
+        and "SERVER_SECRET" not in environment,
         demo=_flag(get("DEMO"), "DEMO"),
         webhook_url=get("WEBHOOK_URL"),
         webhook_listen=get("WEBHOOK_LISTEN", "127.0.0.1"),
         webhook_port=_int(get("WEBHOOK_PORT", "8443"), "WEBHOOK_PORT", 1, 65535),
         session_ttl_hours=_int(get("SESSION_TTL_HOURS", "720"), "SESSION_TTL_HOURS", 1,
                                24 * 365),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
-        locales_dir=path_or_none("LOCALES_DIR"),
+        log_level=_choice(get("LOG_LEVEL", "INFO").upper() or "INFO", "LOG_LEVEL", LOG_LEVELS),
+        locales_dir=locales_dir,
         flow_file=path_or_none("FLOW_FILE"),
         consent_file=path_or_none("CONSENT_FILE"),
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
         db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
     )
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _secret(value: str) -> str:
+    """The secret alone. A pasted `SERVER_SECRET=...` line, or a value with a space or line
+    break in it, is refused: the secret must never change once in use, so it must not start
+    life malformed. (Trailing `=` padding, as base64 ends, is allowed.) Never shown."""
+    if "=" in value.rstrip("=") or any(char.isspace() for char in value):
+        raise ConfigError(
+            "SERVER_SECRET contains '=' or a space. Put only the secret itself into .env, "
+            "e.g. the part after 'SERVER_SECRET=' of what `testimony-bot secret` prints.")
+    return value
 
 
 def _ids(value: str) -> list[str]:

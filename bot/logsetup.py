@@ -21,9 +21,17 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks tokens in the whole formatted record: an exception's message and traceback
+    (an HTTP error quoting its URL, say) are formatted here, after every filter has run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return TOKEN_PATTERN.sub("<token>", super().format(record))
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -9,14 +9,13 @@ asked to send it again, so nothing already given is lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import outbound as out
@@ -51,11 +50,12 @@ from bot.engine import (
     step,
 )
 from bot.engine.messages import SKIP_BUTTON
+from bot.engine.state_codec import UnreadableState, decode_state, encode_state
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
-from storage.server_keys import ServerKeys
+from storage.server_keys import ServerKeys, StateError
 from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 SAVE_FAILED = N_(
     "We could not save this right now. Please send it again in a little while. "
     "Your earlier answers are safe."
+)
+STATE_UNREADABLE = N_(
+    "I could not pick up our earlier conversation, so we will begin again from the start. "
+    "The answers you already gave are safe."
 )
 MEDIA_FAILED = N_("I could not receive that file. Please try sending it again.")
 MEDIA_TOO_BIG = N_(
@@ -89,36 +93,22 @@ class _Session:
     state: SessionState
     seen: tuple[str, ...] = ()
     touched: datetime | None = None  # last activity, in memory only (for expiry)
+    unreadable: bool = False  # the saved state could not be read: this is a fresh start
 
     def to_bytes(self) -> bytes:
-        # Saved after every answer, so written in one pass: the state's fields as they are
-        # (tuples become arrays, enums their values) rather than `state.to_json()`, whose
-        # deep-copying `asdict` cost as much as sealing the answer.
-        state = {name: getattr(self.state, name) for name in _STATE_FIELDS}
-        return _ENCODER.encode({"state": state, "seen": self.seen}).encode()
+        return encode_state(self.state, seen=self.seen)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> _Session:
-        data = json.loads(raw)
-        state = data["state"]  # an object; a JSON string in rows written before
-        encoded = state.encode() if isinstance(state, str) else json.dumps(state).encode()
-        return cls(SessionState.from_json(encoded), tuple(data["seen"]))
-
-
-_STATE_FIELDS = tuple(f.name for f in fields(SessionState))
+        state, extras = decode_state(raw)
+        seen = extras.get("seen", ())
+        if not isinstance(seen, list) or not all(isinstance(s, str) for s in seen):
+            seen = ()  # only ever used to recognise redelivered events
+        return cls(state, tuple(seen))
 
 
 def _command_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)  # made once, not per call
 
 
 class Orchestrator:
@@ -134,19 +124,26 @@ class Orchestrator:
             weakref.WeakValueDictionary())
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+        # The language a person chose in a conversation that ended with nothing stored (they
+        # declined): if they write again, they are not greeted in another language.
+        self._chosen_languages: OrderedDict[bytes, str] = OrderedDict()
         self._rendered: dict[tuple[Text, str], str] = {}
         self._people_counted = PeopleCounted(keys)
         self._buttons: dict[tuple[tuple[Option, ...], str], tuple[out.Button, ...]] = {}
 
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
-                     fetch_media: MediaFetcher | None = None) -> list[out.Outbound]:
+                     fetch_media: MediaFetcher | None = None,
+                     wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+        """`wording`: the channel's own words for some of the engine's texts (a terminal
+        cannot be tapped), each a message of its own for translators."""
         respondent = self.keys.pseudonym(channel, user_id)
         lock = self._locks.get(respondent)
         if lock is None:
             lock = self._locks[respondent] = asyncio.Lock()
         async with lock:
-            return await self._handle(respondent, event, event_id, language_hint, fetch_media)
+            return await self._handle(respondent, event, event_id, language_hint, fetch_media,
+                                      wording)
 
     async def peek(self, channel: str, user_id: str) -> SessionState:
         """The person's working state, read-only: for a channel's own decisions (whether a
@@ -155,7 +152,8 @@ class Orchestrator:
 
     async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
-                      fetch_media: MediaFetcher | None) -> list[out.Outbound]:
+                      fetch_media: MediaFetcher | None,
+                      wording: Mapping[Text, Text] | None) -> list[out.Outbound]:
         session = await self._load(respondent, language_hint)
         now = self.clock()
         if event_id is not None and event_id in session.seen:
@@ -178,6 +176,8 @@ class Orchestrator:
             return [out.Message(self.translator.render(MEDIA_FAILED, language))]
         seen = (*session.seen, event_id)[-RECENT_EVENTS_KEPT:] if event_id else session.seen
         kept = _Session(new_state, seen) if new_state else None
+        if session.unreadable:
+            changes.end_session = True
         if (kept and new_state and new_state.consented and not changes.end_session
                 and (new_state != session.state or seen != session.seen)):
             changes.state = kept.to_bytes()
@@ -187,11 +187,16 @@ class Orchestrator:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
         self._remember(respondent, kept, now)
+        if kept is None:
+            self._remember_language(respondent, session.state, actions)
         if log.isEnabledFor(logging.DEBUG):  # which questions, only when debugging
             for action in actions:
                 if isinstance(action, StoreAnswer):
                     log.debug("answer_stored question=%s", action.question_id)
-        return self._deliver(actions, language)
+        delivered = self._deliver(actions, language, wording)
+        if session.unreadable:
+            delivered.insert(0, out.Message(self._render(STATE_UNREADABLE, language)))
+        return delivered
 
     async def expire_idle(self, idle_for: timedelta) -> int:
         """Close sessions left unfinished for `idle_for`: in memory and in the database.
@@ -241,23 +246,45 @@ class Orchestrator:
         if cached is not None:
             self._sessions.move_to_end(respondent)
             return cached
-        status = await self.store.status(respondent)
-        if status.state is not None:
-            session = _Session.from_bytes(status.state)
-            session.state = session.state.evolve(stored=True, copied=status.copied)
-            return session
-        fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint,
-                             stored=status.known, copied=status.copied)
+        fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
+        chosen = self._chosen_languages.get(respondent)  # kept until a session replaces it
+        if chosen is not None:
+            fresh = fresh.evolve(language=chosen, language_chosen=True)
+        try:
+            status = await self.store.status(respondent)
+            if status.state is not None:
+                session = _Session.from_bytes(status.state)
+                session.state = session.state.evolve(stored=True, copied=status.copied)
+                return session
+        except (UnreadableState, StateError):
+            # Damaged, or written with another SERVER_SECRET: begin again, once, kindly (the
+            # unreadable row is removed with this first reply), rather than fail every message.
+            log.warning("state_unreadable")
+            return _Session(fresh, unreadable=True)
+        fresh = fresh.evolve(stored=status.known, copied=status.copied)
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
         return _Session(fresh)
+
+    def _remember_language(self, respondent: bytes, ended: SessionState,
+                           actions: tuple[Action, ...]) -> None:
+        """Keep the language of a conversation that ended before consent, in memory only;
+        not after /exit, which asks to be forgotten."""
+        if (ended.consented or not ended.language_chosen or not ended.language
+                or any(isinstance(action, WipeChat) for action in actions)):
+            return
+        self._chosen_languages[respondent] = ended.language
+        self._chosen_languages.move_to_end(respondent)
+        while len(self._chosen_languages) > MEMORY_SESSIONS:
+            self._chosen_languages.popitem(last=False)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
         if session is None:
             self._sessions.pop(respondent, None)
             return
         session.touched = now
+        self._chosen_languages.pop(respondent, None)
         self._sessions[respondent] = session
         self._sessions.move_to_end(respondent)
         while len(self._sessions) > MEMORY_SESSIONS:
@@ -308,8 +335,13 @@ class Orchestrator:
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body,
                         language=action.language, at=now)
 
-    def _deliver(self, actions: tuple[Action, ...], language: str) -> list[out.Outbound]:
-        render = self._render
+    def _deliver(self, actions: tuple[Action, ...], language: str,
+                 wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+        if wording:
+            def render(text: Text, language: str) -> str:
+                return self._render(wording.get(text, text), language)
+        else:
+            render = self._render
         delivered: list[out.Outbound] = []
         for action in actions:
             if isinstance(action, Say):

@@ -6,7 +6,9 @@ running the bot exactly what to do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from storage.keys import KeyFileError, KeyPair, encode_public, parse_recipients,
 from storage.sealing import RecipientKey
 from storage.server_keys import MIN_SECRET_BYTES, ServerKeys, new_secret
 from storage.store import Store
+from storage.vault import in_ram
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +59,60 @@ def load_secrets(settings: Settings) -> Secrets:
             "No researcher public key is configured, so answers could not be sealed.\n"
             "  1. On a researcher's own computer run:  testimony-bot keys init\n"
             "  2. Put the public key it prints into .env:  RECIPIENT_PUBLIC_KEYS=tbpub1:...\n"
-            "To try the bot with throwaway keys instead, run:  make run   (or DEMO=1)"
+            "  3. Put a server secret into .env:  SERVER_SECRET=<what `testimony-bot secret` "
+            "prints after the =>\n"
+            "To try the bot with throwaway keys instead, set DEMO=1 in .env (never for real "
+            "testimonies)."
         )
     try:
         recipients = parse_recipients(settings.recipient_public_keys)
     except KeyFileError as exc:
         raise ConfigError(f"RECIPIENT_PUBLIC_KEYS: {exc}") from exc
-    return Secrets(recipients, _server_keys(settings.server_secret.value))
+    return Secrets(recipients, _server_keys(server_secret(settings)))
+
+
+def server_secret(settings: Settings) -> str:
+    """SERVER_SECRET_FILE (read once, recommended on a RAM filesystem) or SERVER_SECRET."""
+    path = settings.server_secret_file
+    if path is not None and settings.server_secret:
+        raise ConfigError("set SERVER_SECRET_FILE or SERVER_SECRET, not both")
+    if path is not None:
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"SERVER_SECRET_FILE {path} cannot be read ({exc.strerror}). After a reboot "
+                "the secret is gone from RAM on purpose: run  testimony-bot unlock  and enter "
+                "the passphrase, then start the bot again.") from exc
+        if not in_ram(path):
+            _loud_warning(
+                f"SERVER_SECRET_FILE {path} is not on a RAM filesystem: whoever takes this "
+                "disk can reverse every pseudonym. Put it under /run (testimony-bot unlock).")
+        return value
+    if settings.server_secret:
+        where = ".env" if settings.server_secret_in_dotenv else "the environment"
+        _loud_warning(
+            f"SERVER_SECRET is read from {where}. If it is written on this server's disk, "
+            "whoever takes the disk can reverse every pseudonym and confirm who took part. "
+            "For real testimonies keep it in RAM: testimony-bot unlock (see the README's "
+            "deployment section) and SERVER_SECRET_FILE.")
+    return settings.server_secret.value
+
+
+def _loud_warning(message: str) -> None:
+    log.warning("server_secret_at_rest")
+    print(f"\n*** WARNING: {message}\n", file=sys.stderr)
 
 
 def _server_keys(secret: str) -> ServerKeys:
     if not secret:
         raise ConfigError(
-            "SERVER_SECRET is not set. Create one with:  testimony-bot secret\n"
-            "and put it into .env as SERVER_SECRET=... (keep it out of the database and backups)"
+            "No server secret is configured. For a real deployment create a vault and open "
+            "it into RAM:\n  testimony-bot unlock --init   (once)\n  testimony-bot unlock   "
+            "(after every reboot)\nand set SERVER_SECRET_FILE (see the README). For a quick "
+            "trial, put the line that  testimony-bot secret  prints into .env."
         )
-    raw = bytes.fromhex(secret) if _is_hex(secret) else secret.encode()
+    raw = bytes.fromhex(secret) if is_hex(secret) else secret.encode()
     if len(raw) < MIN_SECRET_BYTES:
         raise ConfigError(
             f"SERVER_SECRET is too short: use at least {MIN_SECRET_BYTES} random bytes "
@@ -80,7 +121,7 @@ def _server_keys(secret: str) -> ServerKeys:
     return ServerKeys.from_secret(raw)
 
 
-def _is_hex(value: str) -> bool:
+def is_hex(value: str) -> bool:
     return len(value) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
@@ -109,9 +150,49 @@ def _demo_secrets(folder: Path) -> Secrets:
     return Secrets(recipients, _server_keys(secret_file.read_text(encoding="utf-8").strip()))
 
 
+def protect_files(settings: Settings) -> None:
+    """Nothing the bot writes is readable by other accounts on the machine: a private umask,
+    DATA_DIR 0700, database files 0600; and a word when .env is readable by others."""
+    os.umask(0o077)
+    if settings.demo and settings.telegram_bot_token:
+        raise ConfigError("DEMO=1 uses throwaway keys kept beside the data: it is refused "
+                          "together with a real TELEGRAM_BOT_TOKEN. Remove one of them.")
+    data_dir = settings.data_dir
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create DATA_DIR {data_dir} ({exc.strerror}). "
+                          "Check DATA_DIR is a writable folder.") from exc
+    with contextlib.suppress(OSError):  # not ours to change (a mounted volume): leave it
+        data_dir.chmod(0o700)
+        for path in data_dir.glob(settings.database_path.name + "*"):
+            path.chmod(0o600)
+    dotenv = Path(".env")
+    with contextlib.suppress(OSError):
+        if dotenv.is_file() and dotenv.stat().st_mode & 0o077:
+            log.warning("dotenv_readable_by_others")
+            print("*** WARNING: .env is readable by other accounts on this machine: "
+                  "chmod 600 .env", file=sys.stderr)
+
+
+def load_translator(settings: Settings) -> Translator:
+    """The catalogs; a warning when some exist only as `.po` files (not compiled), since the
+    bot would then quietly not offer those languages."""
+    folder = settings.locales_dir or DEFAULT_LOCALES_DIR
+    translator = Translator(folder)
+    written = {path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/*.po")}
+    missing = sorted(written - set(translator.languages))
+    if missing:
+        log.warning("catalogs_not_compiled languages=%s loaded=%d: run `make compile` "
+                    "(or `make run`) to offer them", ",".join(missing),
+                    len(translator.languages) - 1)
+    return translator
+
+
 async def build(settings: Settings) -> Orchestrator:
     """Everything a channel needs, or a ConfigError that says what to fix."""
-    translator = Translator(settings.locales_dir or DEFAULT_LOCALES_DIR)
+    protect_files(settings)
+    translator = load_translator(settings)
     script = load_script(settings, translator)
     secrets = load_secrets(settings)
     try:

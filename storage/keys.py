@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ DEFAULT_LOG2_N = 17  # about 0.4 s and 128 MiB on a small machine
 MIN_LOG2_N, MAX_LOG2_N = 14, 20
 ALLOWED_R = range(1, 17)
 ALLOWED_P = range(1, 5)
+MAX_SCRYPT_BYTES = 256 * 2**20  # scrypt needs 128 * r * N bytes: a hostile file gets no more
 
 
 class KeyFileError(Exception):
@@ -94,6 +96,26 @@ def _kdf(salt: bytes, log2_n: int, r: int, p: int) -> Scrypt:
     return Scrypt(salt=salt, length=32, n=2**log2_n, r=r, p=p)
 
 
+def nfc(passphrase: str) -> bytes:
+    """A passphrase typed on another keyboard or system may arrive decomposed ("é" as e +
+    accent): normalised, the same words always open the same file."""
+    return unicodedata.normalize("NFC", passphrase).encode()
+
+
+def check_scrypt(log2_n: int, r: int, p: int, source: str) -> None:
+    if not (MIN_LOG2_N <= log2_n <= MAX_LOG2_N and r in ALLOWED_R and p in ALLOWED_P
+            and 128 * r * 2**log2_n <= MAX_SCRYPT_BYTES):
+        raise KeyFileError(
+            f"{source} asks for scrypt parameters outside the safe range "
+            f"(log2 N {MIN_LOG2_N}-{MAX_LOG2_N}, r 1-16, p 1-4, at most "
+            f"{MAX_SCRYPT_BYTES // 2**20} MiB): refusing to open it"
+        )
+
+
+def wrapping_key(passphrase: str, salt: bytes, log2_n: int, r: int = 8, p: int = 1) -> bytes:
+    return _kdf(salt, log2_n, r, p).derive(nfc(passphrase))
+
+
 def wrap_private_key(pair: KeyPair, passphrase: str, log2_n: int = DEFAULT_LOG2_N) -> str:
     """The text of a private key file protected by `passphrase`."""
     if not MIN_LOG2_N <= log2_n <= MAX_LOG2_N:
@@ -101,7 +123,7 @@ def wrap_private_key(pair: KeyPair, passphrase: str, log2_n: int = DEFAULT_LOG2_
     salt, nonce = os.urandom(16), os.urandom(12)
     params = {"format": FILE_FORMAT, "version": 1, "kdf": "scrypt", "log2_n": log2_n, "r": 8,
               "p": 1, "salt": _b64(salt), "public_key": encode_public(pair.public)}
-    wrapping = _kdf(salt, log2_n, 8, 1).derive(passphrase.encode())
+    wrapping = wrapping_key(passphrase, salt, log2_n)
     raw = pair.private.private_bytes_raw()
     aad = json.dumps(params, sort_keys=True).encode()
     sealed = AESGCM(wrapping).encrypt(nonce, raw, aad)
@@ -122,19 +144,21 @@ def unwrap_private_key(text: str, passphrase: str, source: str = "key file") -> 
         ciphertext = base64.b64decode(doc["ciphertext"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise KeyFileError(f"{source} is damaged or not a key file") from exc
-    if not (MIN_LOG2_N <= log2_n <= MAX_LOG2_N and r in ALLOWED_R and p in ALLOWED_P):
-        raise KeyFileError(
-            f"{source} asks for scrypt parameters outside the safe range "
-            f"(log2 N {MIN_LOG2_N}-{MAX_LOG2_N}, r 1-16, p 1-4): refusing to open it"
-        )
+    check_scrypt(log2_n, r, p, source)
     params = {k: doc[k] for k in ("format", "version", "kdf", "log2_n", "r", "p", "salt",
                                   "public_key")}
-    wrapping = _kdf(salt, log2_n, r, p).derive(passphrase.encode())
-    try:
-        aad = json.dumps(params, sort_keys=True).encode()
-        raw = AESGCM(wrapping).decrypt(nonce, ciphertext, aad)
-    except InvalidTag as exc:
-        raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)") from exc
+    aad = json.dumps(params, sort_keys=True).encode()
+    raw = None
+    # Files written before passphrases were normalised: the passphrase as typed, too.
+    for encoded in dict.fromkeys((nfc(passphrase), passphrase.encode())):
+        try:
+            raw = AESGCM(_kdf(salt, log2_n, r, p).derive(encoded)).decrypt(nonce, ciphertext,
+                                                                           aad)
+            break
+        except InvalidTag:
+            continue
+    if raw is None:
+        raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)")
     pair = KeyPair(X25519PrivateKey.from_private_bytes(raw))
     if encode_public(pair.public) != params["public_key"]:
         raise KeyFileError(f"{source} is inconsistent: its public key does not match")

@@ -85,7 +85,7 @@ class SealHelper:
         """The helper, started; None if it cannot be (sealing then stays in this process)."""
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "storage.sealer",
+                sys.executable, "-I", "-c", _CHILD_MAIN,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, env=_child_environment(),
             )
@@ -192,13 +192,18 @@ class SealHelper:
             future.set_exception(exc)
 
 
+# Isolated mode (-I): neither the working directory nor PYTHONPATH is on the child's path,
+# so a `storage/` folder wherever the bot was started cannot stand in for this module. Only
+# the folder this very file came from is added, by absolute path.
+_CHILD_MAIN = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r}); "
+    "from storage.sealer import serve; sys.exit(serve())"
+)
+
+
 def _child_environment() -> dict[str, str]:
     """Only what starting Python may need: the bot's environment can hold its secrets."""
-    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root,
-                                                      os.environ.get("PYTHONPATH"))))
-    return env
+    return {name: os.environ[name] for name in INHERITED if name in os.environ}
 
 
 # -- the child --------------------------------------------------------------------------

@@ -7,7 +7,8 @@ Format (version 1), chosen after age and libsodium sealed boxes:
     | nonce (12) | AES-256-GCM(file key, padded plaintext, associated data)
 
 A fresh ephemeral key and file key per answer means the server cannot open what it sealed.
-The plaintext is padded to size buckets so that a short "yes" and a 250-byte story look alike,
+The plaintext is padded to size buckets so that a short "yes" and a 250-byte story look alike
+(and voice notes of 17 and 30 seconds),
 and the associated data names the record (respondent, question, flow version), so a blob
 copied into another row fails to open.
 """
@@ -78,10 +79,15 @@ class RecipientKey:
 
 
 def pad(data: bytes) -> bytes:
-    """Length-prefix and pad: 256-byte buckets up to 4 KiB, 4 KiB buckets above."""
+    """Length-prefix and pad: 256-byte buckets up to 4 KiB (texts), then the next power of
+    two (voice notes, photos). Fixed buckets above 4 KiB would tell a voice note's length to
+    a second or two; powers of two tell only "between 16 and 32 seconds", for at most twice
+    the space."""
     framed = struct.pack(">I", len(data)) + data
-    bucket = _SMALL_BUCKET if len(framed) <= _LARGE_BUCKET else _LARGE_BUCKET
-    padded_len = -(-len(framed) // bucket) * bucket
+    if len(framed) <= _LARGE_BUCKET:
+        padded_len = -(-len(framed) // _SMALL_BUCKET) * _SMALL_BUCKET
+    else:
+        padded_len = 1 << (len(framed) - 1).bit_length()
     return framed + bytes(padded_len - len(framed))
 
 

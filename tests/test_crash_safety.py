@@ -61,8 +61,9 @@ class Respondent:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], api: FakeBotApi, logs: Path) -> None:
-        self.env, self.api, self.logs = env, api, logs
+    def __init__(self, env: dict[str, str], api: FakeBotApi, logs: Path,
+                 cwd: Path = ROOT) -> None:
+        self.env, self.api, self.logs, self.cwd = env, api, logs, cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -71,7 +72,7 @@ class BotProcess:
         self.starts += 1
         with (self.logs / f"run-{self.starts}.log").open("wb") as log:
             self.process = subprocess.Popen(  # noqa: ASYNC220 - a child we kill on purpose
-                [sys.executable, "-m", "bot", "run"], env=self.env, cwd=ROOT,
+                [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.cwd,
                 stdout=subprocess.DEVNULL, stderr=log)
         async with asyncio.timeout(60):
             while self._webhooks_set() == before or not self._listening():

@@ -32,6 +32,7 @@ from bot.engine import (
 from bot.engine import messages as msg
 from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.engine.state import Phase
+from bot.engine.state_codec import decode_state, encode_state
 from tests.conftest import T0
 from tests.conversation import Conversation, asked, of_type, said
 
@@ -91,6 +92,7 @@ def test_full_walk_with_condition_number_testimony_and_text(mini_script: Script)
     assert asked(after_done) == ["months_unpaid"]
     assert asked(convo.text(" 4 ")) == ["wages_story"]
     after_voice = convo.send(MediaIn(VOICE))
+    assert said(after_voice) == [msg.RECEIVED.msgid]  # acknowledged before the next question
     assert asked(after_voice) == ["recommendation"]
     end = convo.text("Papers for all workers")
     assert said(end) == ["Thank you, all done.", "Stay safe."]
@@ -175,7 +177,7 @@ def test_language_can_change_midway_and_answers_stay(translator: object) -> None
     convo.press("yes")
     convo.press("care")
     switch = convo.command("language")
-    assert asked(switch) == [msg.CHOOSE_LANGUAGE.msgid]
+    assert asked(switch) == [msg.CHANGE_LANGUAGE.msgid]
     back_to_question = convo.press("en")
     assert said(back_to_question) == [msg.LANGUAGE_SET.msgid]
     assert asked(back_to_question) == ["themes"]
@@ -326,7 +328,7 @@ def test_state_survives_a_json_round_trip(mini_script: Script) -> None:
     convo.press("care")
     convo.press("wages")
     assert convo.state is not None
-    assert SessionState.from_json(convo.state.to_json()) == convo.state
+    assert decode_state(encode_state(convo.state)) == (convo.state, {})
 
 
 def test_only_choices_needed_for_conditions_are_remembered(mini_script: Script) -> None:
@@ -375,3 +377,56 @@ def test_repeat_asks_the_current_question_again_and_stores_nothing(mini_script: 
     assert asked(actions) == ["themes"]
     assert not of_type(actions, StoreAnswer) and not said(actions)
     assert Conversation(mini_script).send(Repeat()) == ()
+
+
+def test_every_copy_of_the_open_question_keeps_working(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    first_copy = convo.last_ask.token
+    convo.text("care work")  # typed instead of pressed: the question is asked again
+    convo.command("help")  # and again
+    assert convo.last_ask.token == first_copy
+    actions = convo.send(ChoiceIn(first_copy, "farm"))  # the person scrolls up to the first
+    assert Notice(msg.STALE_BUTTON) not in actions
+    assert [s.value for s in of_type(actions, StoreAnswer)] == [ChoiceAnswer(("farm",))]
+    assert convo.send(ChoiceIn(first_copy, "care")) == (Notice(msg.STALE_BUTTON),)  # now passed
+
+
+def test_the_question_keeps_its_buttons_through_a_language_change(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    question = convo.last_ask.token
+    convo.command("language")
+    picker = convo.last_ask.token
+    assert picker != question
+    convo.press("en")
+    assert convo.last_ask.token == question  # asked again on its own number
+    assert of_type(convo.send(ChoiceIn(question, "care")), StoreAnswer)
+    assert convo.send(ChoiceIn(picker, "en")) == (Notice(msg.STALE_BUTTON),)
+
+
+def test_answering_the_question_during_a_detour_ends_the_detour(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    question = convo.last_ask.token
+    convo.command("delete")
+    confirm = convo.last_ask.token
+    actions = convo.send(ChoiceIn(question, "care"))
+    assert actions[0] == Settle(confirm, ())  # the confirmation's buttons go
+    assert of_type(actions, StoreAnswer) and not of_type(actions, Erase)
+    assert convo.state is not None and convo.state.overlay is None
+    assert convo.send(ChoiceIn(confirm, "yes")) == (Notice(msg.STALE_BUTTON),)  # never deletes
+
+
+def test_a_long_text_is_acknowledged_a_short_one_is_not(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    convo.press("care")
+    convo.press("wages")
+    convo.press(DONE_KEY)
+    convo.text("4")
+    story = "They kept my passport and my pay for months. " * 5
+    assert said(convo.text(story)) == [msg.RECEIVED.msgid]
+    assert msg.RECEIVED.msgid not in said(convo.text("Papers for all"))  # a short answer
+
+
+def test_changing_language_midway_does_not_greet_again(mini_script: Script) -> None:
+    convo = consented(mini_script)
+    assert asked(convo.command("language")) == [msg.CHANGE_LANGUAGE.msgid]
+    assert "Hello" not in msg.CHANGE_LANGUAGE.msgid

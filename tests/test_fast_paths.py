@@ -27,7 +27,7 @@ def test_evolve_is_dataclasses_replace() -> None:
     changes = {"seq": 5, "pending": ("care",), "overlay": Overlay.LANGUAGE, "paused": True}
     evolved = state.evolve(**changes)
     assert evolved == dataclasses.replace(state, **changes)
-    assert evolved.token == "abc.5" and state.seq == 4  # the original is untouched
+    assert evolved.question_token == "abc.5" and state.seq == 4  # the original is untouched
     with pytest.raises(dataclasses.FrozenInstanceError):
         evolved.seq = 6  # type: ignore[misc]
     with pytest.raises(TypeError):

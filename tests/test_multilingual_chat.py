@@ -32,7 +32,7 @@ def test_whole_conversation_in_the_persons_language(
              "tl": "Hindi ako binayaran nang tatlong buwan"}[language]
     inputs = [language, "1", "1", "1",  # language by its code, then consent
               "1", "/skip", "/skip", "/skip", "/skip",  # gender, then skip the profile
-              "1",  # theme: work and pay
+              "1 10",  # theme: work and pay, then Done
               "1", "1", story,  # two closed questions, then the story
               "/skip"]  # the recommendation
     chat = cli("chat", "--user", f"speaker-{language}", env=env, cwd=home,

@@ -77,7 +77,7 @@ async def test_missing_keys_and_an_unwritable_database_are_explained(
         await serve(settings)
     keyed = dataclasses.replace(
         settings, recipient_public_keys=encode_public(KeyPair.generate().public))
-    with pytest.raises(ConfigError, match="SERVER_SECRET is not set"):
+    with pytest.raises(ConfigError, match="No server secret is configured"):
         await serve(keyed)
     (tmp_path / "a-file").write_text("")
     unwritable = dataclasses.replace(keyed, server_secret=Secret("ab" * 32),

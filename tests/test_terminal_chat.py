@@ -18,9 +18,13 @@ def script_the_whole_questionnaire(voice: Path) -> tuple[list[str], dict[str, st
     expected: dict[str, str] = {}
     for number, question in enumerate(flow.questions):
         if question.id == "themes":
-            inputs.append(" ".join(str(i + 1) for i in range(len(question.choices))))
+            every = range(1, len(question.choices) + 2)  # every answer, then Done
+            inputs.append(" ".join(str(i) for i in every))
             expected["themes"] = ", ".join(c.id for c in question.choices)
-        elif question.kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
+        elif question.kind is QuestionKind.MULTI:
+            inputs.append(f"2 {len(question.choices) + 1}")  # the second answer, then Done
+            expected[question.id] = question.choices[1].id
+        elif question.kind is QuestionKind.SINGLE:
             inputs.append("2")
             expected[question.id] = question.choices[1].id
         elif question.id == "wages_story":
@@ -52,7 +56,7 @@ def test_full_questionnaire_round_trip(deployment: tuple[dict[str, str], Path]) 
     assert answers == expected
     assert "consent 2026-11 (en)" in opened.stdout
     assert "adult=yes, quote=yes, take_part=yes" in opened.stdout
-    assert "1 testimonies" in opened.stdout
+    assert "\n1 testimony\n" in opened.stdout  # not "1 testimonies"
 
     wrong = cli("open", "--db", str(db), "--key", str(home / "team.key"), env=env, cwd=home,
                 stdin="not the passphrase\n")
@@ -66,7 +70,7 @@ def test_full_questionnaire_round_trip(deployment: tuple[dict[str, str], Path]) 
                   cwd=home, stdin=PASSPHRASE + "\n")
     assert foreign.returncode == 1 and "Traceback" not in foreign.stderr
     # every answer, the consent and the completion
-    assert f"{len(expected) + 2} record(s) could not be opened" in foreign.stderr
+    assert f"{len(expected) + 2} records could not be opened" in foreign.stderr
     assert "not sealed to this key" in foreign.stderr
 
 

@@ -1,24 +1,34 @@
 """The terminal channel: the real engine and store, driven from stdin and stdout.
 
-Buttons are shown as numbered options. For several-answer questions type the numbers
-together ("1 3"). `/voice PATH` or `/photo PATH` sends a file as a voice note or photo.
+Buttons are shown as numbered options. On a several-answer question each typed number ticks
+or unticks its answer, as a button press does ("1 3" ticks two), and the number of Done sends
+them ("1 3 9" does all at once). `/voice PATH` or `/photo PATH` sends a file as a voice note
+or photo.
 """
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+import secrets
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from bot import outbound as out
 from bot.engine import ChoiceIn, CommandIn, Event, MediaIn, MediaRef, Start, TextIn
+from bot.engine import messages as msg
 from bot.engine.actions import DONE_KEY, SKIP_KEY
+from bot.engine.text import N_, Text
 from bot.orchestrator import Orchestrator
 
 CHANNEL = "terminal"
 MEDIA_COMMANDS = {"voice": "audio/ogg", "audio": "audio/mpeg", "photo": "image/jpeg"}
+# Nothing is tapped here: the engine's words about tapping, as said in a terminal.
+TYPED_WORDING: dict[Text, Text] = {
+    msg.CHOOSE_AT_LEAST_ONE: N_("Please type the number of at least one answer, then the "
+                                "number of Done, or send /skip."),
+}
 
 
 class TerminalChat:
@@ -30,13 +40,16 @@ class TerminalChat:
         self.writer = writer
         self.prompt: out.Prompt | None = None
         self.counter = 0
+        # Event ids must never repeat across runs: the saved state remembers recent ones to
+        # recognise redeliveries, and a restarted chat counting from 1 again would be ignored.
+        self.run_id = secrets.token_hex(4)
 
     def show(self, text: str) -> None:
         self.writer.write(text + "\n")
         self.writer.flush()
 
     async def run(self) -> None:
-        await self.send(Start())
+        self.render_all(await self.handle(Start()))
         loop = asyncio.get_running_loop()
         while True:
             self.writer.write("> ")
@@ -45,8 +58,10 @@ class TerminalChat:
             if not line:
                 self.show("")
                 return
+            replies: list[out.Outbound] = []
             for event in self.events(line.rstrip("\r\n")):
-                await self.send(event)
+                replies += await self.handle(event)
+            self.render_all(replies)
 
     def events(self, line: str) -> list[Event]:
         """One typed line becomes one or more events (several numbers on a multi question)."""
@@ -64,11 +79,7 @@ class TerminalChat:
         if prompt and prompt.buttons and numbers and all(n.isdigit() for n in numbers):
             picks = [int(n) for n in numbers]
             if all(1 <= n <= len(prompt.buttons) for n in picks):
-                keys = [prompt.buttons[n - 1].key for n in picks]
-                events: list[Event] = [ChoiceIn(prompt.token, key) for key in keys]
-                if prompt.multi and DONE_KEY not in keys:
-                    events.append(ChoiceIn(prompt.token, DONE_KEY))
-                return events
+                return [ChoiceIn(prompt.token, prompt.buttons[n - 1].key) for n in picks]
         if prompt and prompt.skip_label and stripped.lower() in ("s", "skip"):
             return [ChoiceIn(prompt.token, SKIP_KEY)]
         return [TextIn(line)]
@@ -81,11 +92,19 @@ class TerminalChat:
     async def fetch(self, ref: MediaRef) -> bytes:
         return await asyncio.to_thread(Path(ref.reference).read_bytes)
 
-    async def send(self, event: Event) -> None:
+    async def handle(self, event: Event) -> list[out.Outbound]:
         self.counter += 1
-        replies = await self.orchestrator.handle(
-            CHANNEL, self.user, event, event_id=f"t{self.counter}", fetch_media=self.fetch)
-        for reply in replies:
+        return await self.orchestrator.handle(
+            CHANNEL, self.user, event, event_id=f"t{self.run_id}.{self.counter}",
+            fetch_media=self.fetch, wording=TYPED_WORDING)
+
+    def render_all(self, replies: list[out.Outbound]) -> None:
+        """One typed line's replies; a menu ticked several times is shown once, as it ends."""
+        for at, reply in enumerate(replies):
+            if isinstance(reply, out.Prompt) and reply.refresh and any(
+                    isinstance(later, out.Prompt) and later.refresh
+                    and later.token == reply.token for later in replies[at + 1:]):
+                continue
             self.render(reply)
 
     def render(self, reply: out.Outbound) -> None:

@@ -7,15 +7,16 @@ exit with status 2; they never print a traceback full of values.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import backup, chat, export, flows, keys, links, opener, report
+from bot.cli import backup, chat, export, flows, keys, links, opener, report, unlock
 from bot.cli.common import UserError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (chat, keys, flows, opener, links, backup, export, report)
+COMMAND_MODULES = (chat, keys, unlock, flows, opener, links, backup, export, report)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # keys, snapshots, exports and the database: for their owner only
     args = parser().parse_args(argv)
     try:
         status: int = args.handler(args)

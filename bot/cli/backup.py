@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.common import Subparsers, UserError, settings
+from bot.cli.common import Subparsers, UserError, counted, existing_database, settings
 from storage.maintenance import MaintenanceError, backup, expire_sessions, purge_through
 
 MAX_DAYS = 3650
@@ -37,8 +37,10 @@ def register(commands: Subparsers) -> None:
 
 
 def _database(args: argparse.Namespace) -> Path:
+    """The live database, which must exist: run from the wrong folder, a backup would
+    otherwise snapshot a new empty database and report success."""
     path: Path | None = args.db
-    return path if path is not None else settings(args).database_path
+    return existing_database(path if path is not None else settings(args).database_path)
 
 
 def make_backup(args: argparse.Namespace) -> int:
@@ -52,8 +54,10 @@ def make_backup(args: argparse.Namespace) -> int:
         summary = backup(source, target)
     except MaintenanceError as exc:
         raise UserError(str(exc)) from exc
-    print(f"Snapshot written to {target}: {summary.respondents} respondents, "
-          f"{summary.answers} sealed records, {summary.bytes:,} bytes.")
+    print(f"Snapshot written to {target}: "
+          f"{counted(summary.respondents, 'respondent', 'respondents')}, "
+          f"{counted(summary.answers, 'sealed record', 'sealed records')}, "
+          f"{counted(summary.bytes, 'byte', 'bytes')}.")
     print("It holds only sealed data. Copy it to a researcher's machine and open it there with "
           "`testimony-bot export`.")
     return 0
@@ -69,11 +73,13 @@ def run_purge(args: argparse.Namespace) -> int:
         if args.through is not None:
             count = purge_through(database, args.through, dry_run=args.dry_run)
             verb = "would be deleted" if args.dry_run else "deleted"
-            print(f"{count} sealed records held by {args.through} {verb} from {database}.")
+            print(f"{counted(count, 'sealed record', 'sealed records')} held by {args.through} "
+                  f"{verb} from {database}.")
         if args.older_than is not None and not args.dry_run:
             before = datetime.now(UTC) - timedelta(days=args.older_than)
             ended = expire_sessions(database, before)
-            print(f"{ended} sessions untouched for {args.older_than} days ended.")
+            print(f"{counted(ended, 'session', 'sessions')} untouched for "
+                  f"{counted(args.older_than, 'day', 'days')} ended.")
     except MaintenanceError as exc:
         raise UserError(str(exc)) from exc
     return 0

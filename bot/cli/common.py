@@ -31,6 +31,21 @@ def settings(args: argparse.Namespace | None = None) -> Settings:
     return loaded
 
 
+def existing_database(path: Path, create_flag: str | None = None) -> Path:
+    """`path`, if a database is there: a command run from the wrong folder (or with the
+    wrong DATA_DIR) must not quietly make a new, empty one and report on that."""
+    if not path.is_file():
+        how = f", or pass {create_flag} to start a new one there" if create_flag else ""
+        raise UserError(f"there is no database at {path.resolve()}. Check DATA_DIR in .env "
+                        f"(or --db){how}.")
+    return path
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """ "1 testimony", "2 testimonies": English only, like all of the command's own output."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def add_passphrase_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--passphrase-file", type=Path, metavar="FILE",
                         help=f"read the passphrase from FILE (or set {PASSPHRASE_ENV})")

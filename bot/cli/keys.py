@@ -11,15 +11,16 @@ from storage.keys import KeyFileError, KeyPair, encode_public, read_private_key,
 from storage.server_keys import new_secret
 
 MIN_PASSPHRASE = 12
+DEFAULT_NAME = "researcher"
 
 
 def register(commands: Subparsers) -> None:
     keys = commands.add_parser("keys", help="create or check a researcher key pair")
     sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     init = sub.add_parser("init", help="create a key pair (run it on a researcher's machine)")
-    init.add_argument("--out", type=Path, default=Path("researcher"), metavar="PREFIX",
+    init.add_argument("--out", default="researcher", metavar="PREFIX",
                       help="writes PREFIX.key (private, wrapped) and PREFIX.pub (default: "
-                      "researcher)")
+                      "researcher); a folder (keys/) gets researcher.key and .pub inside")
     init.add_argument("--force", action="store_true", help="overwrite existing files")
     add_passphrase_options(init)
     init.set_defaults(handler=init_keys)
@@ -31,9 +32,18 @@ def register(commands: Subparsers) -> None:
     secret.set_defaults(handler=print_secret)
 
 
+def key_prefix(out: str) -> Path:
+    """`--out` as a prefix: a folder (an existing one, or any name ending in a slash) gets the
+    default name inside it, never `keys.key` beside it."""
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        return Path(out) / DEFAULT_NAME
+    return Path(out)
+
+
 def init_keys(args: argparse.Namespace) -> int:
-    private_path = args.out.with_name(args.out.name + ".key")
-    public_path = args.out.with_name(args.out.name + ".pub")
+    prefix = key_prefix(args.out)
+    private_path = prefix.with_name(prefix.name + ".key")
+    public_path = prefix.with_name(prefix.name + ".pub")
     if not args.force and (private_path.exists() or public_path.exists()):
         raise UserError(f"{private_path} or {public_path} exists already (use --force)")
     passphrase = read_passphrase(args, "New passphrase for the private key: ", confirm=True)

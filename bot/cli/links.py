@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
+import sys
 from datetime import date
 from pathlib import Path
 
-from bot.cli.common import Subparsers, UserError, settings
+from bot.cli.common import Subparsers, UserError, existing_database, settings
 from bot.config import Settings
+from bot.i18n import DEFAULT_LOCALES_DIR, SOURCE_LANGUAGE, Translator
 from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
-from bot.links.qr import link_url, qr_png, qr_svg
+from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
-
-LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
 def register(commands: Subparsers) -> None:
@@ -31,6 +30,8 @@ def register(commands: Subparsers) -> None:
                         help="last day the link counts for this campaign")
     create.add_argument("--out-dir", type=Path, help="where to write the QR files "
                         "(default: DATA_DIR/links)")
+    create.add_argument("--create", action="store_true",
+                        help="start a new database if there is none yet (the first link)")
     create.set_defaults(handler=create_link)
     listing = sub.add_parser("list", help="all links with their figures (small counts as <5)")
     listing.set_defaults(handler=list_links)
@@ -50,12 +51,18 @@ def create_link(args: argparse.Namespace) -> int:
     config = settings()
     if not config.bot_username:
         raise UserError("set BOT_USERNAME (the bot's @username) in .env to make t.me links")
-    if args.lang and not LANGUAGE.fullmatch(args.lang):
-        raise UserError("--lang takes a language code such as ar, es or tl")
-    return asyncio.run(_create(config, args))
+    translator = Translator(config.locales_dir or DEFAULT_LOCALES_DIR)
+    if args.lang and args.lang not in translator.languages:
+        raise UserError(f"--lang {args.lang}: the bot does not speak it. Use one of: "
+                        f"{', '.join(translator.languages)}")
+    if args.expires and args.expires < utc_now().date():
+        raise UserError(f"--expires {args.expires} is already past: give today or a later day")
+    if not args.create:
+        existing_database(config.database_path, "--create")
+    return asyncio.run(_create(config, args, translator))
 
 
-async def _create(config: Settings, args: argparse.Namespace) -> int:
+async def _create(config: Settings, args: argparse.Namespace, translator: Translator) -> int:
     book = await LinkBook.open(config.database_path)
     try:
         link = await book.create(campaign=args.campaign, partner=args.partner,
@@ -65,21 +72,31 @@ async def _create(config: Settings, args: argparse.Namespace) -> int:
         await book.close()
     url = link_url(config.bot_username, link.code)
     folder: Path = args.out_dir or config.data_dir / "links"
-    write_qr_files(folder, url, link.code)
+    language = link.language or SOURCE_LANGUAGE
+    text = translator.render(CAPTION, language)
+    if not can_draw(text):
+        print(f"No installed font has the letters of {language!r}: the PNG captions are in "
+              "English (the SVG's is not). Install one, e.g. apt-get install fonts-noto-core.",
+              file=sys.stderr)
+    write_qr_files(folder, url, link.code, text)
     print(url)
     print(f"code: {link.code}   (people can also type it to the bot)")
-    print(f"QR code: {folder / (link.code + '.png')} and .svg")
+    print(f"QR code: {folder / (link.code + '.png')} (screen), {link.code}-print.png "
+          "(4 cm at 600 dpi) and .svg")
     return 0
 
 
-def write_qr_files(folder: Path, url: str, code: str) -> None:
+def write_qr_files(folder: Path, url: str, code: str, text: str | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{code}.png").write_bytes(qr_png(url, code))
-    (folder / f"{code}.svg").write_text(qr_svg(url, code), encoding="utf-8")
+    (folder / f"{code}.png").write_bytes(qr_png(url, code, text))
+    (folder / f"{code}-print.png").write_bytes(qr_print_png(url, code, text))
+    (folder / f"{code}.svg").write_text(qr_svg(url, code, text), encoding="utf-8")
 
 
 def list_links(args: argparse.Namespace) -> int:
-    return asyncio.run(_list(settings()))
+    config = settings()
+    existing_database(config.database_path)
+    return asyncio.run(_list(config))
 
 
 async def _list(config: Settings) -> int:
@@ -92,17 +109,19 @@ async def _list(config: Settings) -> int:
         print("No links yet. Make one with: testimony-bot links create --campaign ...")
         return 0
     today = utc_now().date()
-    header = ["code", "campaign", "partner", "region", "lang", "expires", "state",
+    header = ["code", "campaign", "partner", "region", "label", "lang", "expires", "state",
               *(COLUMN_TITLES[m] for m in FUNNEL)]
     rows = [header]
     for item in figures:
         link = item.link
         state = "live" if link.live_on(today) else ("disabled" if not link.active else "expired")
-        rows.append([link.code, link.campaign, link.partner, link.region, link.language or "-",
+        rows.append([link.code, link.campaign, link.partner, link.region, link.label or "-",
+                     link.language or "-",
                      link.expires_on.isoformat() if link.expires_on else "-", state,
                      *masked(item.live).values()])
         if any(item.expired.values()):
-            rows.append(["", "", "", "", "", "", "after end", *masked(item.expired).values()])
+            rows.append(["", "", "", "", "", "", "", "after end",
+                         *masked(item.expired).values()])
     print(table(rows))
     print()
     campaign_rows = [["campaign", "links", *(COLUMN_TITLES[m] for m in FUNNEL)]]
@@ -114,16 +133,21 @@ async def _list(config: Settings) -> int:
 
 
 def disable_link(args: argparse.Namespace) -> int:
-    return asyncio.run(_disable(settings(), args.code))
+    config = settings()
+    existing_database(config.database_path)
+    return asyncio.run(_disable(config, args.code))
 
 
 async def _disable(config: Settings, code: str) -> int:
     book = await LinkBook.open(config.database_path)
     try:
-        found = await book.disable(code)
+        link = await book.find(code)
+        if link is None:
+            raise UserError(f"no link with code {code}")
+        if not link.active:
+            raise UserError(f"{code} was disabled already: nothing changed")
+        await book.disable(code)
     finally:
         await book.close()
-    if not found:
-        raise UserError(f"no link with code {code}")
     print(f"{code} disabled: it still opens the bot, but new people count as 'after end'.")
     return 0

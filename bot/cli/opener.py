@@ -9,7 +9,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import Subparsers, UserError, add_passphrase_options, read_passphrase
+from bot.cli.common import (
+    Subparsers,
+    UserError,
+    add_passphrase_options,
+    counted,
+    read_passphrase,
+)
 from storage.keys import KeyFileError, read_private_key
 from storage.reader import RecordFailure, SnapshotError, describe_answer, read_testimonies
 
@@ -44,10 +50,11 @@ def open_testimonies(args: argparse.Namespace) -> int:
                 print(f"   {answer.question_id} [{answer.language}]: {describe_answer(answer)}")
     except SnapshotError as exc:
         raise UserError(str(exc)) from exc
-    print(f"{count} testimonies")
+    print(counted(count, "testimony", "testimonies"))
     if failures:
         for failure in failures:
             print(f"error: {failure}", file=sys.stderr)
-        print(f"{len(failures)} record(s) could not be opened", file=sys.stderr)
+        print(f"{counted(len(failures), 'record', 'records')} could not be opened",
+              file=sys.stderr)
         return 1
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.engine.text import N_, NP_, Text
 
 CHOOSE_LANGUAGE = N_("Hello! Which language would you like to use?")
+CHANGE_LANGUAGE = N_("Which language would you like to use?")  # mid-conversation: no hello
 LANGUAGE_SET = N_("We will continue in English.")
 DECLINED = N_(
     "Thank you for your time. Nothing you said here has been saved. "
@@ -24,6 +25,7 @@ PAUSED = N_(
 PAUSED_BEFORE_CONSENT = N_("Paused. Nothing has been saved. Send any message to continue.")
 RESUMED = N_("Welcome back. Let's continue where you left off.")
 SKIPPED = N_("Skipped")
+RECEIVED = N_("Received, thank you.")  # after a voice note, photo or long text
 CANNOT_SKIP = N_("This one is needed to go on. Please choose one of the answers.")
 NOTHING_BEFORE = N_("This is the first question, so there is nothing to go back to.")
 GOING_BACK = N_("Going back. Your new answer will replace the earlier one.")

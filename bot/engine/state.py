@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +28,7 @@ class SessionState:
     sid: str  # random per session (from the caller): buttons of older sessions go stale
     phase: Phase = Phase.NEW
     language: str | None = None
+    language_chosen: bool = False  # by the person (not only a hint from their phone)
     campaign: str | None = None
     consent_step: int = 0
     consent_answers: Mapping[str, bool] = field(default_factory=dict)
@@ -36,9 +36,10 @@ class SessionState:
     history: tuple[str, ...] = ()  # questions asked before, for /back
     remembered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # for conditions
     pending: tuple[str, ...] = ()  # multi-choice toggles not yet confirmed with Done
-    seq: int = 0  # increases with every question asked
+    seq: int = 0  # the number of the question being asked (a new one for each new question)
     paused: bool = False
     overlay: Overlay | None = None
+    overlay_seq: int = 0  # the open detour's own number, so it never shares the question's
     counted: tuple[str, ...] = ()  # once-per-person funnel steps already counted
     # Facts about the database the caller looks up for this person, for /delete to tell the
     # truth: something of theirs is stored (even with no session), and the database was
@@ -52,6 +53,13 @@ class SessionState:
 
     @property
     def token(self) -> str:
+        """What the buttons of the open question carry: the same each time it is asked again,
+        so every copy of it on the person's screen keeps working until it is answered."""
+        return f"{self.sid}.{self.overlay_seq if self.overlay else self.seq}"
+
+    @property
+    def question_token(self) -> str:
+        """The token of the question a detour interrupted (equal to `token` without one)."""
         return f"{self.sid}.{self.seq}"
 
     def evolve(self, **changes: Any) -> SessionState:
@@ -68,34 +76,6 @@ class SessionState:
         values.update(self.__dict__)
         values.update(changes)
         return evolved
-
-    def to_json(self) -> bytes:
-        data = asdict(self)
-        data["consent_answers"] = dict(self.consent_answers)
-        data["remembered"] = {k: list(v) for k, v in self.remembered.items()}
-        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> SessionState:
-        data = json.loads(raw)
-        return cls(
-            sid=data["sid"],
-            phase=Phase(data["phase"]),
-            language=data["language"],
-            campaign=data["campaign"],
-            consent_step=data["consent_step"],
-            consent_answers=dict(data["consent_answers"]),
-            current=data["current"],
-            history=tuple(data["history"]),
-            remembered={k: tuple(v) for k, v in data["remembered"].items()},
-            pending=tuple(data["pending"]),
-            seq=data["seq"],
-            paused=data["paused"],
-            overlay=Overlay(data["overlay"]) if data["overlay"] else None,
-            counted=tuple(data["counted"]),
-            stored=bool(data.get("stored", False)),
-            copied=bool(data.get("copied", False)),
-        )
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(SessionState))

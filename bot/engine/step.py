@@ -53,6 +53,7 @@ ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+LONG_TEXT = 200  # characters: an answer this long is acknowledged before the next question
 MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
 
 
@@ -209,15 +210,20 @@ class _Turn:
             self.say(msg.UNSUPPORTED_CONTACT if event.kind == "contact" else msg.UNSUPPORTED)
 
     def begin(self, campaign: str | None, hint: str | None) -> None:
+        # A language the person chose earlier in this conversation (before declining, say)
+        # wins over a hint from their phone, and is not asked for again.
+        chosen = self.state.language if self.state.language_chosen else None
         language = next(
-            (code for code in (hint, self.state.language) if code in self.script.languages),
+            (code for code in (chosen, hint, self.state.language)
+             if code in self.script.languages),
             self.script.default_language,
         )
         self.state = self.state.evolve(phase=Phase.LANGUAGE, campaign=campaign, language=language)
         self.count_once(OPENED)
-        if len(self.script.languages) == 1:
+        if len(self.script.languages) == 1 or language == chosen:
             self.set_language(language)
         else:
+            self.new_question()
             self.ask_current()
 
     def restart(self, event: Start) -> None:
@@ -249,16 +255,24 @@ class _Turn:
         self.welcome_back()
 
     # -- asking --------------------------------------------------------------------------
-    def next_token(self) -> str:
-        self.state = self.state.evolve(seq=self.state.seq + 1)
-        return self.state.token
+    def new_question(self) -> None:
+        """What is asked next is another question (or consent item): its buttons get a new
+        number, and the buttons of everything asked before stop working."""
+        state = self.state
+        self.state = state.evolve(seq=max(state.seq, state.overlay_seq) + 1)
+
+    def open_detour(self, overlay: Overlay) -> None:
+        state = self.state
+        if state.overlay is not overlay:
+            self.state = state.evolve(overlay=overlay,
+                                      overlay_seq=max(state.seq, state.overlay_seq) + 1)
 
     def ask_current(self) -> None:
         state = self.state
         if state.overlay is Overlay.LANGUAGE or state.phase is Phase.LANGUAGE:
             self.ask_language()
         elif state.overlay is Overlay.CONFIRM_DELETE:
-            self.emit(Ask(self.next_token(), msg.DELETE_CONFIRM,
+            self.emit(Ask(self.state.token, msg.DELETE_CONFIRM,
                           (Option("yes", msg.DELETE_YES), Option("no", msg.DELETE_NO))))
         elif state.phase is Phase.CONSENT:
             self.ask_consent(self.script.consent.items[state.consent_step])
@@ -271,14 +285,15 @@ class _Turn:
                    selected=code == self.language)
             for code in self.script.languages
         )
-        self.emit(Ask(self.next_token(), msg.CHOOSE_LANGUAGE, options))
+        greeting = msg.CHANGE_LANGUAGE if self.state.overlay else msg.CHOOSE_LANGUAGE
+        self.emit(Ask(self.state.token, greeting, options))
 
     def ask_consent(self, item: ConsentItem) -> None:
         options = (
             Option("yes", self.consent_text(f"{item.id}.yes", item.yes)),
             Option("no", self.consent_text(f"{item.id}.no", item.no)),
         )
-        self.emit(Ask(self.next_token(), self.consent_text(item.id, item.text), options))
+        self.emit(Ask(self.state.token, self.consent_text(item.id, item.text), options))
 
     def choice_options(self, question: Question) -> tuple[Option, ...]:
         options = self.memo.options(question)
@@ -289,9 +304,8 @@ class _Turn:
                      for o in options)
 
     def ask_question(self, question: Question, refresh: bool = False) -> None:
-        token = self.state.token if refresh else self.next_token()
         options = self.choice_options(question)
-        self.emit(Ask(token, self.flow_text(question.id, question.text), options,
+        self.emit(Ask(self.state.token, self.flow_text(question.id, question.text), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
                       question_id=question.id, refresh=refresh))
 
@@ -303,8 +317,13 @@ class _Turn:
     def choice(self, event: ChoiceIn) -> None:
         state = self.state
         if event.token != state.token:
-            self.emit(Notice(msg.STALE_BUTTON))
-            return
+            if not (state.overlay and event.token == state.question_token):
+                self.emit(Notice(msg.STALE_BUTTON))
+                return
+            # The interrupted question's own button, pressed during the detour: the person
+            # answers instead, so the detour ends (its buttons go) and the press counts.
+            self.emit(Settle(state.token, ()))
+            self.state = state = state.evolve(overlay=None)
         if state.overlay is Overlay.LANGUAGE or state.phase is Phase.LANGUAGE:
             if event.key in self.script.languages:
                 self.emit(Settle(event.token, (Text.raw(self.script.language_names.get(
@@ -321,7 +340,7 @@ class _Turn:
         # Anything else is forged or malformed: ignore it, change nothing.
 
     def set_language(self, code: str) -> None:
-        self.state = self.state.evolve(language=code)
+        self.state = self.state.evolve(language=code, language_chosen=True)
         self.count_once(LANGUAGE_CHOSEN)
         if self.state.overlay is Overlay.LANGUAGE:
             self.state = self.state.evolve(overlay=None)
@@ -330,6 +349,7 @@ class _Turn:
         elif self.state.phase is Phase.LANGUAGE:
             self.state = self.state.evolve(phase=Phase.CONSENT, consent_step=0)
             self.say(self.consent_text("intro", self.script.consent.intro))
+            self.new_question()
             self.ask_current()
 
     def consent_answer(self, token: str, agreed: bool) -> None:
@@ -345,11 +365,13 @@ class _Turn:
             return
         if self.state.consent_step + 1 < len(self.script.consent.items):
             self.state = self.state.evolve(consent_step=self.state.consent_step + 1)
+            self.new_question()
             self.ask_current()
             return
         self.emit(RecordConsent(self.script.consent.version, self.language, self.now, answers))
         self.count_once(CONSENTED)
-        self.state = self.state.evolve(phase=Phase.QUESTIONS, current=None)
+        # Recorded (sealed) now: the working state keeps only what routing needs.
+        self.state = self.state.evolve(phase=Phase.QUESTIONS, current=None, consent_answers={})
         self.say(self.flow_text("welcome", self.flow.welcome))
         self.advance(record=False)
 
@@ -394,6 +416,9 @@ class _Turn:
                 self.state = self.state.evolve(remembered=remembered)
         else:
             self.emit(Settle(self.state.token, ()))
+            if isinstance(value, MediaAnswer) or (isinstance(value, TextAnswer)
+                                                  and len(value.text) >= LONG_TEXT):
+                self.say(msg.RECEIVED)  # a story took effort: say it arrived
         if question.when:
             self.count_once(THEME_ANSWERED)
         self.advance()
@@ -429,6 +454,7 @@ class _Turn:
             None,
         ):
             self.say(self.flow_text(f"section.{section.id}", section.title))
+        self.new_question()
         self.ask_question(upcoming)
 
     def shown(self, question: Question) -> bool:
@@ -529,7 +555,7 @@ class _Turn:
         elif name == "back":
             self.back()
         elif name == "language":
-            self.state = self.state.evolve(overlay=Overlay.LANGUAGE)
+            self.open_detour(Overlay.LANGUAGE)
             self.ask_current()
         elif name == "delete":
             if not (self.state.consented or self.state.stored):
@@ -543,7 +569,7 @@ class _Turn:
                 else:
                     self.reprompt(msg.NOTHING_STORED)
                 return
-            self.state = self.state.evolve(overlay=Overlay.CONFIRM_DELETE)
+            self.open_detour(Overlay.CONFIRM_DELETE)
             self.ask_current()
         elif name == "exit":
             self.emit(WipeChat())
@@ -561,11 +587,13 @@ class _Turn:
             self.ask_current()
         elif state.phase is Phase.CONSENT and state.consent_step > 0:
             self.state = state.evolve(consent_step=state.consent_step - 1)
+            self.new_question()
             self.ask_current()
         elif state.phase is Phase.QUESTIONS and state.history:
             previous = state.history[-1]
             self.state = state.evolve(current=previous, history=state.history[:-1], pending=())
             self.say(msg.GOING_BACK)
+            self.new_question()
             self.ask_current()
         else:
             self.reprompt(msg.NOTHING_BEFORE)

@@ -317,14 +317,17 @@ class TelegramChannel:
 
     @staticmethod
     def _prompt_message(said: Said, memory: ChatMemory, token: str) -> SentPrompt | None:
+        """The message showing the question `token`: the one pressed, if it is one (a question
+        asked again has several copies, and the person looks at the one they pressed), else
+        the last one sent."""
         known = memory.prompts.get(token)
-        if known is not None:
-            return known
         press = said.press
         if press is not None and press.token == token and said.pressed_message_id is not None \
-                and said.pressed_text is not None:
-            return SentPrompt(said.pressed_message_id, said.pressed_text, (UNKNOWN_KEY,))
-        return None
+                and said.pressed_text is not None and (
+                    known is None or known.message_id != said.pressed_message_id):
+            return SentPrompt(said.pressed_message_id, said.pressed_text,
+                              known.keys if known is not None else (UNKNOWN_KEY,))
+        return known
 
     async def _wipe(self, chat_id: int, memory: ChatMemory) -> None:
         now = self.clock()

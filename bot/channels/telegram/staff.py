@@ -21,7 +21,7 @@ from bot.engine import messages as msg
 from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
-from bot.links.qr import link_url, qr_png
+from bot.links.qr import CAPTION, link_url, qr_png
 from storage.links import LinkBook, LinkFigures
 from storage.server_keys import ServerKeys
 
@@ -148,7 +148,8 @@ class FieldWork:
             created_by=member)
         url = link_url(self.bot.username, link.code)
         await self._say(chat_id, READY.format(url=url, code=link.code), language)
-        await self.bot.send_photo(chat_id, qr_png(url, link.code), caption=link.code)
+        printed = self._render(CAPTION, link.language or language)
+        await self.bot.send_photo(chat_id, qr_png(url, link.code, printed), caption=link.code)
         log.info("link_created_in_telegram")
 
     async def _ask(self, chat_id: int, draft: Draft, language: str) -> None:
