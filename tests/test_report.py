@@ -225,5 +225,17 @@ def test_people_who_skipped_a_profile_question_are_a_cell_not_a_smaller_base(
     assert run_cli(*report_args(data, out)).code == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     block = re.search(r"<h3>Testimonies by region of origin</h3>(.*?)</section>", html)
-    assert block and f"Of {len(data.exported)} testimonies" in block.group(1)
+    assert block and f"Of {len(data.exported)} people asked" in block.group(1)
     assert "No answer</td>" in block.group(1)
+
+
+def test_a_key_question_counts_everyone_it_was_put_to(data: Seeded, tmp_path: Path) -> None:
+    """Asked of those who chose the theme: its base is theirs and a skip is a "No answer"
+    cell, so the themes table's count minus the base cannot reveal a few skips."""
+    out = tmp_path / "report"
+    assert run_cli(*report_args(data, out, "--k", "1")).code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    wages = re.search(r"Work and pay, including wages not paid</td><td class='n'>(\d+)<", html)
+    block = re.search(r"<h3>Have you been paid less than you were promised[^<]*</h3>"
+                      r"<p class='note'>Of (\d+) people asked", html)
+    assert wages and block and block.group(1) == wages.group(1)

@@ -75,7 +75,8 @@ def _note(item: Table, k: int) -> str:
     if item.withheld:
         return f"Not shown: {item.withheld}."
     if any(cell.key == NO_ANSWER for cell in item.cells):
-        return f"Of {item.base} testimonies, with those who gave no answer."
+        several = " Several answers per person." if item.multi else ""
+        return f"Of {item.base} people asked, with those who gave no answer.{several}"
     several = " (several answers per person, so shares add up to more than 100%)" \
         if item.multi else ""
     return f"Answered by {item.base}{several}."

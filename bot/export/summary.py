@@ -130,6 +130,7 @@ class Tally:
     choices: dict[str, Counter[str]] = field(default_factory=dict)
     answered: Counter[str] = field(default_factory=Counter)
     foreign: list[str] = field(default_factory=list)  # people sealed to another key
+    asked: Counter[str] = field(default_factory=Counter)  # key questions put to people
 
 
 def key_questions(questionnaire: Questionnaire) -> tuple[Question, ...]:
@@ -162,7 +163,19 @@ def count(sources: Sources, key: KeyPair, questionnaire: Questionnaire,
         for question_id, codes in chosen.items():
             tally.answered[question_id] += 1
             tally.choices.setdefault(question_id, Counter()).update(codes)
+        given = {qid: tuple(codes) for qid, codes in chosen.items()}
+        for question in key_questions(questionnaire):
+            if _asked(questionnaire, question, given):
+                tally.asked[question.id] += 1
     return tally
+
+
+def _asked(questionnaire: Questionnaire, question: Question,
+           given: Mapping[str, tuple[str, ...]]) -> bool:
+    """Was this question put to the person (their theme chosen, its conditions met)?"""
+    section = next((s for s in questionnaire.sections if s.id == question.section), None)
+    conditions = (*((section.when,) if section and section.when else ()), *question.when)
+    return all(condition.holds(given) for condition in conditions)
 
 
 def labels_of(question: Question) -> dict[str, str]:
@@ -200,12 +213,21 @@ def tables(tally: Tally, questionnaire: Questionnaire, k: int) -> dict[str, list
     overview.append(Table(by_month.title, by_month.base,
                           tuple(sorted(by_month.cells, key=lambda c: c.key)),
                           withheld=by_month.withheld))
-    questions = [table(q.text, {c.id: tally.choices.get(q.id, Counter())[c.id]
-                                for c in q.choices},
-                       labels_of(q), tally.answered[q.id], k,
-                       multi=q.kind is QuestionKind.MULTI)
-                 for q in key_questions(questionnaire)]
+    questions = [_key_table(q, tally, k) for q in key_questions(questionnaire)]
     return {"overview": overview, "questions": questions}
+
+
+def _key_table(question: Question, tally: Tally, k: int) -> Table:
+    """A key question over everyone it was put to: "No answer" is a cell, so the number
+    who chose the theme (in the themes table) minus a base cannot reveal a few skips."""
+    counts = {c.id: tally.choices.get(question.id, Counter())[c.id] for c in question.choices}
+    answered, asked = tally.answered[question.id], max(tally.asked[question.id],
+                                                      tally.answered[question.id])
+    if not answered:  # everyone skipped it (or no one was asked): left out, and named
+        return table(question.text, counts, {}, 0, k)
+    counts[NO_ANSWER] = asked - answered
+    return table(question.text, counts, {**labels_of(question), NO_ANSWER: "No answer"},
+                 asked, k, multi=question.kind is QuestionKind.MULTI)
 
 
 def skipped_titles(groups: Mapping[str, Iterable[Table]]) -> list[str]:
