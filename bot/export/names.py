@@ -85,7 +85,7 @@ def _words(text: str) -> list[_Word]:
     for m in WORD.finditer(text):
         word = m.group()
         between = text[previous_end:m.start()]
-        sentence_start = not found or any(ch in SENTENCE_END for ch in between)
+        sentence_start = not found or not SENTENCE_END.isdisjoint(between)
         found.append(_Word(m.start(), m.end(), word, fold(word), word[0].isupper(),
                            sentence_start))
         previous_end = m.end()
