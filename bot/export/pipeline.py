@@ -225,8 +225,9 @@ class _Plan:
     summary: ExportSummary
 
 
-def plan(options: ExportOptions, job: _Job) -> _Plan:
+def plan(options: ExportOptions, job: _Job, progress: TextIO | None = None) -> _Plan:
     summary = ExportSummary(erased=job.sources.erased, unchecked=job.sources.unchecked)
+    bar = Progress(progress, "Reading", len(job.sources.respondents)) if progress else None
     summary.failures += job.sources.erasure_failures
     failures: list[RecordFailure] = []
     respondents: list[bytes] = []
@@ -243,6 +244,11 @@ def plan(options: ExportOptions, job: _Job) -> _Plan:
         for rid, row in part.rows:
             respondents.append(rid)
             rows.append(row)
+        if bar:
+            bar.advance(len(part.rows) + part.not_consented + part.filtered_out + part.empty
+                        + len(part.foreign))
+    if bar:
+        bar.close()
     if failures and not opened:
         raise ExportError(
             f"this key opens none of the {len(failures)} records tried: it is not a key "
@@ -316,7 +322,7 @@ def _export(options: ExportOptions, key: KeyPair, questionnaire: Questionnaire,
         raise ExportError(f"unknown format(s): {', '.join(sorted(unknown))}")
     check_folder(options.out, options.force)  # before the long first pass
     job = _job(options, key, questionnaire, consent)
-    first = plan(options, job)
+    first = plan(options, job, progress)
     summary = first.summary
     months = {row[col] for row in first.rows for col in MONTH_INDEXES}
     quasi, report = anonymize(first.rows, quasi_identifiers(months), options.k)
