@@ -116,11 +116,11 @@ def shuffled(respondents: list[bytes], stable_ids: bool) -> tuple[list[bytes], i
 @dataclass(frozen=True)
 class _Job:
     sources: Sources
-    private_key: bytes
+    private_key: bytes = field(repr=False)  # key material is never printed
     questionnaire: Questionnaire
     policy: ConsentPolicy
     selection: Selection
-    pseudonym_key: bytes
+    pseudonym_key: bytes = field(repr=False)
     names: tuple[str, ...]
     places: tuple[str, ...]
     allowed: tuple[str, ...]
