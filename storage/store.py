@@ -29,7 +29,7 @@ import aiosqlite
 from storage import db, payload, upgrade
 from storage.links import LinkBook
 from storage.sealer import SealHelper
-from storage.sealing import RecipientKey, SealError, seal
+from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,20 @@ class Store:
             await conn.close()
             raise
         return cls(conn, recipients, keys, seal_helper_after=seal_helper_after)
+
+    async def sealed_to_other_keys(self) -> int:
+        """Records no configured key can open (e.g. the quickstart's demo answers left in a
+        real database): their sealed headers name other recipients only. Read from the
+        clear header of each blob; nothing is decrypted."""
+        ours = {key.id for key in self._recipients}
+        # A header is 34 bytes and 56 per recipient, at most 16 of them.
+        foreign = 0
+        async with self._conn.execute(
+                "SELECT substr(sealed, 1, 930) FROM records") as cursor:
+            async for (head,) in cursor:
+                if ours.isdisjoint(recipient_ids(bytes(head))):
+                    foreign += 1
+        return foreign
 
     async def limit_size(self, max_bytes: int | None) -> None:
         """Cap the database file (DB_MAX_MB), or lift the cap with None.
