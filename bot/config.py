@@ -55,6 +55,7 @@ class Settings:
     bot_username: str
     field_worker_ids: tuple[str, ...]
     db_max_mb: int
+    database_url: Secret = field(default_factory=lambda: Secret(""))
 
     # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
     server_secret_in_dotenv: bool = field(default=False, metadata={"derived": True})
@@ -167,7 +168,17 @@ def load_settings(environ: Mapping[str, str] | None = None,
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
         db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
+        database_url=Secret(_database_url(get("DATABASE_URL"))),
     )
+
+
+def _database_url(value: str) -> str:
+    """Empty (SQLite in DATA_DIR) or a PostgreSQL URL; shown only as set / not set, since it
+    may carry a password."""
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/db), "
+                          "or empty for SQLite in DATA_DIR")
+    return value
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:

@@ -35,6 +35,7 @@ from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
 from bot.orchestrator import Orchestrator
 from bot.runtime import build
+from storage.store import Store
 from storage.telegram import TelegramLedger
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,12 @@ class TelegramService:
             rate_limiter=rate_limiter(),
         )
         self.webhook_secret = secrets.token_urlsafe(32)
-        self.ledger: TelegramLedger | None = TelegramLedger(orchestrator.store,
-                                                            orchestrator.keys, LEDGER_FLUSH)
+        store = orchestrator.store
+        if not isinstance(store, Store):
+            raise ConfigError("the Telegram channel does not run on PostgreSQL yet: "
+                              "unset DATABASE_URL")
+        self.ledger: TelegramLedger | None = TelegramLedger(store, orchestrator.keys,
+                                                            LEDGER_FLUSH)
         self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood,

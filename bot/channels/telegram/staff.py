@@ -22,7 +22,8 @@ from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
 from bot.links.qr import CAPTION, link_url, qr_png
-from storage.links import LinkBook, LinkFigures
+from storage.backend import LinkStore
+from storage.links import LinkFigures
 from storage.server_keys import ServerKeys
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Draft:
 
 
 class FieldWork:
-    def __init__(self, *, bot: ChannelBot, links: LinkBook, translator: Translator,
+    def __init__(self, *, bot: ChannelBot, links: LinkStore, translator: Translator,
                  keys: ServerKeys, field_worker_ids: Iterable[str],
                  clock: Callable[[], datetime]) -> None:
         self.bot = bot
