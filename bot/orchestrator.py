@@ -55,7 +55,7 @@ from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
-from storage.backend import TestimonyStore, Turn
+from storage.backend import StoreBackend, Turn
 from storage.server_keys import ServerKeys, StateError
 from storage.store import AnswerIn, Changes, ConsentIn, WriteFailed
 
@@ -113,7 +113,7 @@ def _command_name(name: str) -> str:
 
 
 class Orchestrator:
-    def __init__(self, script: Script, store: TestimonyStore, keys: ServerKeys,
+    def __init__(self, script: Script, store: StoreBackend, keys: ServerKeys,
                  translator: Translator, clock: Callable[[], datetime]) -> None:
         self.script = script
         self.store = store
@@ -247,7 +247,7 @@ class Orchestrator:
         return Start(campaign=link.attribution(now.date()),
                      language_hint=link.language or event.language_hint)
 
-    async def _load(self, turn: Turn | TestimonyStore, respondent: bytes,
+    async def _load(self, turn: Turn | StoreBackend, respondent: bytes,
                     language_hint: str | None) -> _Session:
         # Several workers: another one may have moved this person on, so never from memory.
         cached = None if self.store.shared else self._sessions.get(respondent)

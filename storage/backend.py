@@ -51,7 +51,7 @@ class Turn(Protocol):
     async def apply(self, changes: Changes) -> None: ...
 
 
-class TestimonyStore(Protocol):
+class StoreBackend(Protocol):
     # True when several workers may share the database: no working state may be kept in a
     # worker's memory between events, and a turn locks the person across the cluster.
     shared: bool
@@ -75,7 +75,7 @@ class TestimonyStore(Protocol):
 
 
 async def open_store(database_url: str, database_path: Path,
-                     recipients: Sequence[RecipientKey], keys: ServerKeys) -> TestimonyStore:
+                     recipients: Sequence[RecipientKey], keys: ServerKeys) -> StoreBackend:
     """PostgreSQL when a URL is given, else the SQLite file."""
     if database_url:
         if not is_postgres(database_url):

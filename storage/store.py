@@ -554,7 +554,11 @@ class Store:
             async with self._tx_lock:
                 if self._closed or not self._wal_dirty:
                     return
-                if await db.checkpoint(self._conn):
+                try:
+                    done = await db.checkpoint(self._conn)
+                except sqlite3.Error:  # another process holds a lock: as busy, try later
+                    done = False
+                if done:
                     self._wal_dirty = False
                     return
             self.checkpoint_failures += 1
