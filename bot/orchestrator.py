@@ -181,8 +181,12 @@ class Orchestrator:
         kept = _Session(new_state, seen) if new_state else None
         if session.unreadable:
             changes.end_session = True
+        # A finished person keeps no working state (their profile says they finished): an
+        # event that changes nothing but the ids seen (a redelivered last message) must not
+        # bring a session row back.
         if (kept and new_state and new_state.consented and not changes.end_session
-                and (new_state != session.state or seen != session.seen)):
+                and (new_state != session.state
+                     or (seen != session.seen and new_state.phase is not Phase.DONE))):
             changes.state = kept.to_bytes()
         if (self.store.shared and kept and new_state and not new_state.consented
                 and not changes.end_session):

@@ -27,7 +27,7 @@ from storage.pg import schema
 # link creators stay behind (only the server uses them, and a snapshot travels).
 SNAPSHOT_COPIES: tuple[tuple[bytes, str], ...] = (
     (b"SELECT id FROM respondents", "INSERT INTO respondents (id) VALUES (?)"),
-    (b"SELECT id, respondent_id, slot, sealed FROM records",
+    (b"SELECT id, respondent_id, slot, sealed FROM records ORDER BY seq",
      "INSERT INTO records (id, respondent_id, slot, sealed) VALUES (?, ?, ?, ?)"),
     (b"SELECT link, metric, count FROM counters",
      "INSERT INTO counters (link, metric, count) VALUES (?, ?, ?)"),
@@ -43,7 +43,7 @@ SNAPSHOT_COPIES: tuple[tuple[bytes, str], ...] = (
 MIGRATE_COPIES: tuple[tuple[str, str, bytes], ...] = (
     ("respondents", "SELECT id, profile FROM respondents",
      b"COPY respondents (id, profile) FROM STDIN"),
-    ("records", "SELECT id, respondent_id, slot, sealed FROM records",
+    ("records", "SELECT id, respondent_id, slot, sealed FROM records ORDER BY rowid",
      b"COPY records (id, respondent_id, slot, sealed) FROM STDIN"),
     ("sessions", "SELECT respondent_id, state, updated_on FROM sessions",
      b"COPY sessions (respondent_id, state, updated_on) FROM STDIN"),

@@ -15,6 +15,8 @@ CREATE TABLE records (                 -- answers, consent and completion, all s
     respondent_id BYTEA NOT NULL REFERENCES respondents(id) ON DELETE CASCADE,
     slot BYTEA NOT NULL,               -- keyed tag of (respondent, question): replace or drop
     sealed BYTEA NOT NULL,             -- storage.sealing; the header inside names the rest
+    seq BIGINT GENERATED ALWAYS AS IDENTITY,  -- first written first, as SQLite's rowid: a
+                                       -- snapshot lists a person's answers in this order
     UNIQUE (respondent_id, slot)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1);
 
