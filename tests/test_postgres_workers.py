@@ -161,3 +161,27 @@ async def _counters(snapshot: Path) -> dict[tuple[str, str], int]:
     with sqlite3.connect(snapshot) as conn:
         return {(str(a), str(b)): int(c) for a, b, c in
                 conn.execute("SELECT link, metric, count FROM counters")}
+
+
+def test_backup_purge_and_migrate_commands_follow_database_url(
+    deployment: tuple[dict[str, str], Path], postgres_url: str,
+) -> None:
+    from tests.conftest import cli
+
+    env, folder = deployment
+    missing = cli("migrate", env={**env, "DATABASE_URL": postgres_url}, cwd=folder)
+    assert missing.returncode == 2 and "there is no database" in missing.stderr
+    env = {**env, "DATABASE_URL": postgres_url, "BOT_USERNAME": "testimony_test_bot"}
+    made = cli("links", "create", "--campaign", "c", "--partner", "p", "--region", "r",
+               "--out-dir", str(folder / "qr"), env=env, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    snap = cli("backup", str(folder / "snap.db"), env=env, cwd=folder)
+    assert snap.returncode == 0, snap.stderr
+    assert "0 respondents" in snap.stdout
+    assert postgres_url not in snap.stdout + snap.stderr
+    listed = cli("links", "list", env=env, cwd=folder)
+    assert listed.returncode == 0 and "c" in listed.stdout
+    purged = cli("purge", "--through", str(folder / "snap.db"), "--older-than", "30",
+                 env=env, cwd=folder)
+    assert purged.returncode == 0, purged.stderr
+    assert "from the PostgreSQL database" in purged.stdout

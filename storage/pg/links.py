@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
@@ -9,6 +10,7 @@ from datetime import date, datetime
 from psycopg_pool import AsyncConnectionPool
 
 from storage.links import EXPIRED_PREFIX, SELECT_LINKS, Link, LinkFigures, _link, new_code
+from storage.pg import schema
 from storage.pg.schema import Conn, Pool
 
 _SELECT = SELECT_LINKS.replace("?", "%s")
@@ -18,8 +20,17 @@ class PgLinkBook:
     """On the pool, or on one connection inside a person's turn (no second connection is
     taken while the turn holds its lock, so a busy pool cannot deadlock on itself)."""
 
-    def __init__(self, source: Pool | Conn) -> None:
+    def __init__(self, source: Pool | Conn, owns_pool: bool = False) -> None:
         self._source = source
+        self._owns = owns_pool
+
+    @classmethod
+    async def open(cls, url: str) -> PgLinkBook:
+        """A book with a small pool of its own (for the command line)."""
+        await asyncio.to_thread(schema.migrate, url)
+        pool: Pool = AsyncConnectionPool(url, min_size=1, max_size=1, open=False)
+        await pool.open(wait=True, timeout=30)
+        return cls(pool, owns_pool=True)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:
@@ -82,4 +93,6 @@ class PgLinkBook:
                             counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
 
     async def close(self) -> None:
-        """The pool belongs to the store (or the CLI that opened it)."""
+        """Closes the pool only if this book opened it (else it is the store's)."""
+        if self._owns and isinstance(self._source, AsyncConnectionPool):
+            await self._source.close()
