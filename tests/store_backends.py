@@ -17,7 +17,8 @@ from storage.server_keys import ServerKeys
 
 # Every table a backend keeps, to look for clear text in each stored byte.
 TABLES = ("respondents", "records", "sessions", "counters", "erasures", "maintenance",
-          "links", "telegram_updates", "telegram_messages")
+          "links", "telegram_updates", "telegram_messages", "channel_updates",
+          "channel_messages")
 
 
 @dataclass
@@ -69,10 +70,22 @@ class Backend:
                 return []  # a single SQLite worker keeps it in memory
             return list(conn.execute(query).fetchall())
 
+    def tables(self) -> set[str]:
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                return {str(r[0]) for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        with sqlite3.connect(self.db_path) as conn:
+            return {str(r[0]) for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
     def every_value(self) -> bytes:
         """All stored values, concatenated: nothing in clear may be among them."""
         out = bytearray()
-        for table in (*TABLES, "pending_sessions"):
+        present = self.tables()
+        for table in (t for t in (*TABLES, "pending_sessions") if t in present):
             for row in self.rows(table):
                 for value in row:
                     out += value if isinstance(value, bytes) else str(value).encode()

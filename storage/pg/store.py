@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.db import DatabaseError
 from storage.pg import schema
+from storage.pg.ledger import PgChannelLedger
 from storage.pg.links import PgLinkBook
 from storage.pg.schema import Conn, Pool
 from storage.sealing import RecipientKey, SealError
@@ -83,6 +84,11 @@ class PostgresStore:
             await pool.close()
             raise DatabaseError("cannot connect to the PostgreSQL database") from exc
         return cls(pool, url, recipients, keys)
+
+    def ledger(self, keys: ServerKeys, flush_interval: float = 0.05, *,
+               channel: str = "telegram") -> PgChannelLedger:
+        """A channel's bookkeeping on this store's pool."""
+        return PgChannelLedger(self._pool, keys, flush_interval, channel=channel)
 
     async def close(self) -> None:
         if self._leader is not None:

@@ -69,16 +69,20 @@ CREATE TABLE links (
 CREATE INDEX links_by_campaign ON links (campaign);
 CREATE INDEX links_by_creator ON links (created_by);
 
-CREATE TABLE telegram_messages (       -- message ids that /exit may still delete (under 48 h)
+CREATE TABLE channel_messages (        -- message ids that /exit may still delete (under 48 h)
+    channel TEXT NOT NULL,             -- 'telegram', 'whatsapp'
     respondent_id BYTEA NOT NULL REFERENCES respondents(id) ON DELETE CASCADE,
-    message_id BIGINT NOT NULL,
-    sent_on TEXT NOT NULL,
-    PRIMARY KEY (respondent_id, message_id)
+    message_id TEXT NOT NULL,          -- the platform's id of a message in the person's chat
+    sent_on TEXT NOT NULL,             -- YYYY-MM-DD; pruned after three days
+    PRIMARY KEY (channel, respondent_id, message_id)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1);
+CREATE INDEX channel_messages_by_day ON channel_messages (sent_on);
 
-CREATE TABLE telegram_updates (        -- updates already handled, so a redelivery is ignored
-    tag BYTEA PRIMARY KEY,             -- ServerKeys.tag("telegram-update", update_id): keyed
-    seen_on TEXT NOT NULL
+CREATE TABLE channel_updates (         -- updates already handled, so a redelivery is ignored
+    channel TEXT NOT NULL,
+    tag BYTEA NOT NULL,                -- ServerKeys.tag("<channel>-update", id): keyed
+    seen_on TEXT NOT NULL,             -- YYYY-MM-DD; pruned after two days
+    PRIMARY KEY (channel, tag)
 );
 
 -- Names this deployment, so researchers' tools can refuse to combine snapshots of two bots
