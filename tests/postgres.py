@@ -67,11 +67,14 @@ class ThrowawayServer:
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
         self.started = False
 
-    def start(self) -> str:
+    def start(self, durable: bool = False) -> str:
+        """`durable`: fsync and synchronous commits as in production (for benchmarks);
+        tests throw the data away, so they skip both."""
         self._run([str(self.bin / "initdb"), "-D", str(self.data), "-U", SERVER_USER,
                    "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
-        options = (f"-k {self.data} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-k {self.data} -c listen_addresses='' -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
                    "-l", str(self.data / "server.log"), "-w", "-t", "60", "start"])
         self.started = True
