@@ -34,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "tests" / "data" / "flows"
-STORY = "My employer kept my passport and paid half of what was promised, for months. " * 2
+STORY = " ".join(["My employer kept my passport and paid half of what was promised."] * 2)
 DONE_KEY, SKIP_KEY = "~done", "~skip"
 ANSWERS_PER_PERSON = 4  # sector, themes, months unpaid, story (the last question is skipped)
 
@@ -64,6 +64,7 @@ class Worker:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+        self._close_pipe()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -72,6 +73,11 @@ class Worker:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @dataclass
