@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import outbound as out
-from bot.engine import Script, Start, TextIn
+from bot.engine import CommandIn, Script, Start, TextIn
 from bot.engine.actions import DONE_KEY
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
@@ -185,3 +185,32 @@ def test_backup_purge_and_migrate_commands_follow_database_url(
                  env=env, cwd=folder)
     assert purged.returncode == 0, purged.stderr
     assert "from the PostgreSQL database" in purged.stdout
+
+
+async def test_after_delete_and_compact_the_erased_bytes_are_in_no_table_file(
+    workers: list[Orchestrator], cluster_backend: Backend, server_keys: ServerKeys,
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    import psycopg
+
+    stays = Person(workers[1], user="4242")
+    await walk_mini(stays)
+    person = Person(workers[0])
+    await walk_mini(person)
+    slot = server_keys.slot(server_keys.pseudonym("test", person.user), "wages_story")
+    sealed = next(bytes(row[3]) for row in cluster_backend.rows("records")  # type: ignore[arg-type]
+                  if row[2] == slot)
+    await person.send(CommandIn("delete"))
+    await person.press("yes")
+    pg.rewrite_person_tables(cluster_backend.url)
+    data_dir = Path(parse_qs(urlsplit(cluster_backend.url).query)["host"][0])
+    with psycopg.connect(cluster_backend.url) as conn:
+        files = [str(row[0]) for row in conn.execute(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c "
+            "WHERE c.relname IN ('records', 'respondents', 'sessions') "
+            "OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relname = 'records')")]
+    stored = b"".join((data_dir / f).read_bytes() for f in files if (data_dir / f).exists())
+    kept = next(bytes(row[3]) for row in cluster_backend.rows("records"))  # type: ignore[arg-type]
+    assert kept[-64:] in stored, "the table files were read"
+    assert sealed[-64:] not in stored

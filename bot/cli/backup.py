@@ -36,6 +36,10 @@ def register(commands: Subparsers) -> None:
                        help="only count what --through would delete")
     purge.set_defaults(handler=run_purge)
 
+    compact = commands.add_parser(
+        "compact", help="PostgreSQL: rewrite the tables so erased rows leave the data files")
+    compact.set_defaults(handler=run_compact)
+
 
 def _database(args: argparse.Namespace) -> Path | str:
     """The live database: DATABASE_URL (PostgreSQL) unless --db names a file; a file must
@@ -120,3 +124,18 @@ def _name(database: Path | str) -> str:
     """How to name the live database to the operator (never the URL: it may hold a
     password)."""
     return "the PostgreSQL database" if isinstance(database, str) else str(database)
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    config = settings(args)
+    if not config.database_url:
+        raise UserError("compact is for PostgreSQL (DATABASE_URL); SQLite overwrites erased "
+                        "rows at once (secure_delete)")
+    from storage.pg.maintenance import rewrite_person_tables
+
+    try:
+        rewrite_person_tables(config.database_url.value)
+    except MaintenanceError as exc:
+        raise UserError(str(exc)) from exc
+    print("Tables rewritten: erased rows are no longer in the live data files.")
+    return 0
