@@ -133,6 +133,13 @@ class TelegramService:
             rate_limiter=rate_limiter(),
         )
         self.webhook_secret = secrets.token_urlsafe(32)
+        if orchestrator.store.shared:
+            # Several workers behind one webhook: each sets it at start, so they must agree
+            # on its secret. Derived from the server secret, never written anywhere.
+            if not settings.webhook_url:
+                raise ConfigError("several workers on one database need WEBHOOK_URL: "
+                                  "long polling serves one worker only")
+            self.webhook_secret = orchestrator.keys.tag("telegram-webhook-secret").hex()
         store = orchestrator.store
         if not isinstance(store, Store):
             raise ConfigError("the Telegram channel does not run on PostgreSQL yet: "
