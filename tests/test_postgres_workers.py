@@ -214,3 +214,23 @@ async def test_after_delete_and_compact_the_erased_bytes_are_in_no_table_file(
     kept = next(bytes(row[3]) for row in cluster_backend.rows("records"))  # type: ignore[arg-type]
     assert kept[-64:] in stored, "the table files were read"
     assert sealed[-64:] not in stored
+
+
+async def test_a_failed_write_keeps_nothing_and_the_worker_goes_on(
+    cluster_backend: Backend, researcher: KeyPair, server_keys: ServerKeys, clock: Clock,
+) -> None:
+    from storage.store import AnswerIn, Changes, WriteFailed
+
+    store = await cluster_backend.open([researcher.public], server_keys)
+    try:
+        stranger = server_keys.pseudonym("test", "no-consent")
+        broken = Changes(respondent=stranger, today=clock().date(), now=clock(),
+                         answers=[AnswerIn("sector", "mini", "3", {"kind": "text",
+                                                                   "value": "x"})])
+        for _ in range(3):  # no respondent row: the foreign key refuses the record
+            with pytest.raises(WriteFailed):
+                await store.apply(broken)
+        assert cluster_backend.count("records") == 0
+        assert await store.counters() == {}
+    finally:
+        await store.close()

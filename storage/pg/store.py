@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import pq
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 PENDING_PURPOSE = b"pending"
 POOL_SIZE = 10
 LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock gives up
+
+
+STATUS = (
+    "SELECT r.id IS NOT NULL, r.profile, s.state, p.state, "
+    "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
+    "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = %(id)s "
+    "LEFT JOIN sessions s ON s.respondent_id = r.id "
+    "LEFT JOIN pending_sessions p ON p.respondent_id = %(id)s")
 
 
 def person_lock(respondent: bytes) -> int:
@@ -106,14 +115,11 @@ class PostgresStore:
             return await self._status(conn, respondent)
 
     async def _status(self, conn: Conn, respondent: bytes) -> RespondentStatus:
-        cursor = await conn.execute(
-            "SELECT r.id IS NOT NULL, r.profile, s.state, p.state, "
-            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
-            "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = %(id)s "
-            "LEFT JOIN sessions s ON s.respondent_id = r.id "
-            "LEFT JOIN pending_sessions p ON p.respondent_id = %(id)s",
-            {"id": respondent})
-        row = await cursor.fetchone()
+        cursor = await conn.execute(STATUS, {"id": respondent})
+        return self._decode_status(respondent, await cursor.fetchone())
+
+    def _decode_status(self, respondent: bytes, row: tuple[Any, ...] | None
+                       ) -> RespondentStatus:
         assert row is not None
         known, profile_blob, state_blob, pending_blob, copied = row
         if not known:
@@ -139,12 +145,18 @@ class PostgresStore:
     # -- writing ---------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def turn(self, respondent: bytes) -> AsyncIterator[PgTurn]:
-        """The person's lock, held from reading their state until `apply` commits."""
+        """The person's lock, held from reading their state until `apply` commits.
+
+        The lock and the first read go in one round trip (a pipeline): the read is a
+        statement of its own, so under READ COMMITTED it sees what the lock waited for."""
         async with self._pool.connection() as conn:
             try:
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)",
-                                   (person_lock(respondent),))
-                yield PgTurn(self, conn)
+                async with conn.pipeline():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)",
+                                       (person_lock(respondent),))
+                    cursor = await conn.execute(STATUS, {"id": respondent})
+                row = await cursor.fetchone()
+                yield PgTurn(self, conn, respondent, self._decode_status(respondent, row))
             finally:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
@@ -165,9 +177,9 @@ class PostgresStore:
                                          PENDING_PURPOSE)
                    if changes.pending_state is not None else None)
         try:
-            async with conn.pipeline():
+            async with conn.pipeline():  # the writes and the commit: one round trip
                 await self._write(conn, sealed, pending)
-            await conn.commit()
+                await conn.commit()
         except psycopg.Error as exc:
             with contextlib.suppress(psycopg.Error):
                 await conn.rollback()
@@ -254,12 +266,18 @@ class PostgresStore:
 class PgTurn:
     """One person's event inside their lock: read, then one durable write (which ends it)."""
 
-    def __init__(self, store: PostgresStore, conn: Conn) -> None:
+    def __init__(self, store: PostgresStore, conn: Conn, respondent: bytes,
+                 status: RespondentStatus) -> None:
         self._store = store
         self._conn = conn
+        self._respondent = respondent
+        self._status: RespondentStatus | None = status  # read with the lock
         self.links = PgLinkBook(conn)
 
     async def status(self, respondent: bytes) -> RespondentStatus:
+        if respondent == self._respondent and self._status is not None:
+            status, self._status = self._status, None
+            return status
         return await self._store._status(self._conn, respondent)
 
     async def apply(self, changes: Changes) -> None:
