@@ -185,3 +185,21 @@ async def test_a_session_resumes_in_another_worker(
         assert texts(resumed)[-1] == "Pick themes."
     finally:
         await second.close()
+
+
+async def test_field_workers_links_are_theirs_and_leave_with_no_snapshot(
+    backend: Backend, shared_store: StoreBackend, clock: Clock, tmp_path: Path,
+) -> None:
+    worker = b"\x01" * 32
+    mine = await shared_store.links.create(campaign="c", partner="p", region="r",
+                                           now=clock(), created_by=worker, language="en",
+                                           label="flyer")
+    await shared_store.links.create(campaign="c", partner="p", region="r", now=clock())
+    assert [link.code for link in await shared_store.links.all(created_by=worker)] == [
+        mine.code]
+    assert (mine.language, mine.label, mine.active) == ("en", "flyer", True)
+    snapshot = snapshot_of(backend, tmp_path)
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT count(*) FROM links").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM links WHERE created_by IS NOT NULL"
+                            ).fetchone() == (0,)
