@@ -149,6 +149,27 @@ async def test_link_language_preselects_the_picker(
     assert [b.key for b in person.prompt.buttons if b.selected] == ["ar"]
 
 
+async def test_a_typed_code_behaves_exactly_like_the_link(
+    orchestrator_for: OrchestratorFactory, store: Store, clock: Clock, translator: object,
+) -> None:
+    """Someone who wrote "hello" first (no link), then types the code printed under the QR."""
+    script = make_script(translator, TEST_FLOWS / "mini.toml",  # type: ignore[arg-type]
+                         DEFAULT_FLOWS / "consent.toml", ("en", "ar", "es"))
+    link = await store.links.create(campaign="c", partner="p", region="r", language="ar",
+                                    now=clock())
+    person = Person(orchestrator_for(script))
+    await person.send(TextIn("hello"))
+    replies = await person.send(TextIn(link.code.upper()))
+    said = [getattr(r, "text", "") for r in replies]
+    assert not any("Welcome back" in text for text in said)
+    assert person.prompt is not None
+    assert [b.key for b in person.prompt.buttons if b.selected] == ["ar"]  # its language
+    await person.press("ar")
+    counts = await store.counters()
+    assert counts[(link.code, "opened")] == 1
+    assert counts[(link.code, "language_chosen")] == 1
+
+
 async def test_typed_text_that_is_no_code_is_just_text(
     mini_script: Script, orchestrator_for: OrchestratorFactory,
 ) -> None:
