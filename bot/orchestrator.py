@@ -153,6 +153,16 @@ class Orchestrator:
         typed campaign code comes before consent, which language a notice is in)."""
         return (await self._load(self.store, self.keys.pseudonym(channel, user_id), None)).state
 
+    async def current_prompt(self, channel: str, user_id: str) -> out.Prompt | None:
+        """The question the person has open, rendered, read-only. With several workers a
+        button's meaning is known only to the worker that drew it: another one finds it
+        here (the engine asks the current question again, pure, nothing stored)."""
+        state = await self.peek(channel, user_id)
+        language = state.language or self.script.default_language
+        _, actions = step(self.script, state, Repeat(), self.clock())
+        return next((reply for reply in self._deliver(actions, language)
+                     if isinstance(reply, out.Prompt)), None)
+
     async def _handle(self, turn: Turn, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None,

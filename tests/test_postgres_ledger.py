@@ -21,7 +21,8 @@ async def test_ledgers_of_two_workers_share_marks_and_message_ids(
     first = await PostgresStore.open(postgres_url, [researcher.public], server_keys)
     second = await PostgresStore.open(postgres_url, [researcher.public], server_keys)
     try:
-        a, b = first.ledger(server_keys, 0.01), second.ledger(server_keys, 0.01)
+        a, b = (first.ledger(server_keys, 0.01, parse=str),
+                second.ledger(server_keys, 0.01, parse=str))
         await a.start(clock())
         await b.start(clock())
         person = Person(Orchestrator(mini_script, first, server_keys, translator, clock))  # type: ignore[arg-type]
@@ -40,7 +41,7 @@ async def test_ledgers_of_two_workers_share_marks_and_message_ids(
             await ledger.flush()
         rows = backend.rows("channel_updates")
         assert len(rows) == 1 and b"4711" not in rows[0][1]  # type: ignore[operator]
-        third = first.ledger(server_keys, 0.01)
+        third = first.ledger(server_keys, 0.01, parse=str)
         await third.start(clock())
         assert third.claim("4711", clock()) is None  # a worker started later knows it
         b.forget(respondent)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 import psycopg
 
@@ -31,7 +32,9 @@ UPDATE_MEMORY = timedelta(hours=25)  # Telegram keeps an unconfirmed update for 
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete private-chat messages for 48 hours
 PRUNE_EVERY = timedelta(hours=1)
 
-TrackedId = tuple[str, datetime]
+# A platform's message id as the channel uses it (an int on Telegram's Bot API, a string on
+# WhatsApp's); stored as text.
+IdT = TypeVar("IdT", int, str)
 
 
 def _day(moment: datetime) -> str:
@@ -39,24 +42,25 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-class PgChannelLedger:
+class PgChannelLedger(Generic[IdT]):
     def __init__(self, pool: Pool, keys: ServerKeys, flush_interval: float = 0.05, *,
-                 channel: str = "telegram") -> None:
+                 channel: str = "telegram", parse: Callable[[str], IdT]) -> None:
         self._pool = pool
+        self._parse: Callable[[str], IdT] = parse
         self._channel = channel
         self._kind = f"{channel}-update"
         self._keys = keys
         self._flush_interval = flush_interval
         self._seen: dict[bytes, datetime] = {}
         self._marks: list[tuple[bytes, str]] = []
-        self._pending: dict[bytes, list[TrackedId]] = {}
+        self._pending: dict[bytes, list[tuple[IdT, datetime]]] = {}
         self._forgotten: set[bytes] = set()
         self._dirty = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._last_prune: datetime | None = None
         self._last_mark: datetime | None = None
-        self._sent_at: dict[tuple[bytes, str], datetime] = {}
+        self._sent_at: dict[tuple[bytes, IdT], datetime] = {}
         self._flush_lock = asyncio.Lock()
 
     async def start(self, now: datetime) -> None:
@@ -78,8 +82,8 @@ class PgChannelLedger:
         await self.flush()
 
     # -- updates ---------------------------------------------------------------------------
-    def claim(self, update_id: str, now: datetime) -> bytes | None:
-        tag = self._keys.tag(self._kind, update_id)
+    def claim(self, update_id: int | str, now: datetime) -> bytes | None:
+        tag = self._keys.tag(self._kind, str(update_id))
         if tag in self._seen:
             return None
         self._seen[tag] = now
@@ -91,7 +95,7 @@ class PgChannelLedger:
         self._dirty.set()
 
     # -- message ids -----------------------------------------------------------------------
-    def track(self, respondent: bytes, messages: Iterable[TrackedId]) -> None:
+    def track(self, respondent: bytes, messages: Iterable[tuple[IdT, datetime]]) -> None:
         messages = list(messages)
         self._pending.setdefault(respondent, []).extend(messages)
         for message_id, sent_at in messages:
@@ -103,7 +107,8 @@ class PgChannelLedger:
         self._forgotten.add(respondent)
         self._dirty.set()
 
-    async def tracked(self, respondent: bytes, now: datetime) -> list[TrackedId]:
+    async def tracked(self, respondent: bytes, now: datetime
+                      ) -> list[tuple[IdT, datetime]]:
         await self.flush()
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
@@ -111,7 +116,8 @@ class PgChannelLedger:
                 "WHERE channel = %s AND respondent_id = %s AND sent_on >= %s "
                 "ORDER BY length(message_id), message_id",
                 (self._channel, respondent, _day(now - DELETABLE_FOR)))
-            stored = [(str(mid), datetime.fromisoformat(str(on)).replace(tzinfo=now.tzinfo))
+            stored = [(self._parse(str(mid)),
+                       datetime.fromisoformat(str(on)).replace(tzinfo=now.tzinfo))
                       for mid, on in await cursor.fetchall()]
         cutoff = now - DELETABLE_FOR
         return [(mid, self._sent_at.get((respondent, mid), day)) for mid, day in stored
@@ -156,7 +162,7 @@ class PgChannelLedger:
                     found = await conn.execute(
                         "SELECT id FROM respondents WHERE id = ANY(%s)", (list(snapshot),))
                     saved = {bytes(row[0]) for row in await found.fetchall()}
-                    rows = [(self._channel, r, mid, _day(at)) for r in saved
+                    rows = [(self._channel, r, str(mid), _day(at)) for r in saved
                             for mid, at in snapshot[r][1]]
                     if rows:
                         await cursor.executemany(

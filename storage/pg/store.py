@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.db import DatabaseError
 from storage.pg import schema
-from storage.pg.ledger import PgChannelLedger
+from storage.pg.ledger import IdT, PgChannelLedger
 from storage.pg.links import PgLinkBook
 from storage.pg.schema import Conn, Pool
 from storage.sealing import RecipientKey, SealError
@@ -95,9 +95,11 @@ class PostgresStore:
         return cls(pool, url, recipients, keys)
 
     def ledger(self, keys: ServerKeys, flush_interval: float = 0.05, *,
-               channel: str = "telegram") -> PgChannelLedger:
-        """A channel's bookkeeping on this store's pool."""
-        return PgChannelLedger(self._pool, keys, flush_interval, channel=channel)
+               channel: str = "telegram", parse: Callable[[str], IdT]
+               ) -> PgChannelLedger[IdT]:
+        """A channel's bookkeeping on this store's pool; `parse` turns a stored message id
+        back into the channel's own type."""
+        return PgChannelLedger(self._pool, keys, flush_interval, channel=channel, parse=parse)
 
     async def close(self) -> None:
         if self._leader is not None:

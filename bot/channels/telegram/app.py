@@ -14,13 +14,13 @@ import secrets
 import signal
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -35,6 +35,8 @@ from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
 from bot.orchestrator import Orchestrator
 from bot.runtime import build
+from storage.pg.ledger import PgChannelLedger
+from storage.pg.store import PostgresStore
 from storage.store import Store
 from storage.telegram import TelegramLedger
 
@@ -45,6 +47,7 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
 TOKEN_SHAPE = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,}")
 CONCURRENT_UPDATES = 256  # updates of different people handled at once (commits are grouped)
 WEBHOOK_CONNECTIONS = 40  # Telegram's default; each connection carries one update at a time
+WEBHOOK_ATTEMPTS = 10  # setWebhook tries when Telegram asks to wait (workers starting together)
 SHUTDOWN_GRACE = 30.0  # seconds in-flight updates get to finish
 LEDGER_FLUSH = 0.05  # seconds between grouped commits of update ids and message ids
 
@@ -140,12 +143,7 @@ class TelegramService:
                 raise ConfigError("several workers on one database need WEBHOOK_URL: "
                                   "long polling serves one worker only")
             self.webhook_secret = orchestrator.keys.tag("telegram-webhook-secret").hex()
-        store = orchestrator.store
-        if not isinstance(store, Store):
-            raise ConfigError("the Telegram channel does not run on PostgreSQL yet: "
-                              "unset DATABASE_URL")
-        self.ledger: TelegramLedger | None = TelegramLedger(store, orchestrator.keys,
-                                                            LEDGER_FLUSH)
+        self.ledger: TelegramLedger | PgChannelLedger[int] | None = _ledger(orchestrator)
         self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood,
@@ -222,13 +220,23 @@ class TelegramService:
                 f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port} "
                 f"({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT."
             ) from exc
-        try:
-            await self.bot.set_webhook(self.settings.webhook_url,
-                                       secret_token=self.webhook_secret,
-                                       allowed_updates=list(ALLOWED_UPDATES),
-                                       max_connections=WEBHOOK_CONNECTIONS)
-        except TelegramError as exc:
-            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            try:
+                await self.bot.set_webhook(self.settings.webhook_url,
+                                           secret_token=self.webhook_secret,
+                                           allowed_updates=list(ALLOWED_UPDATES),
+                                           max_connections=WEBHOOK_CONNECTIONS)
+                return
+            except RetryAfter as exc:
+                # Several workers starting together each set the (same) webhook, and Telegram
+                # allows about one call a second: wait as told, then set it again.
+                if attempt + 1 == WEBHOOK_ATTEMPTS:
+                    raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
+                wait = exc.retry_after
+                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta)
+                                    else float(wait))
+            except TelegramError as exc:
+                raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
 
     async def set_commands(self) -> None:
         """The command menu in every supported language (Telegram picks the person's)."""
@@ -269,6 +277,16 @@ class TelegramService:
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
         log.error("update_failed error=%s at=%s", type(error).__name__, where)
         await self.channel.apologise(update)
+
+
+def _ledger(orchestrator: Orchestrator) -> TelegramLedger | PgChannelLedger[int]:
+    """The channel's bookkeeping where the store keeps its rows (Bot API ids are ints)."""
+    store = orchestrator.store
+    if isinstance(store, Store):
+        return TelegramLedger(store, orchestrator.keys, LEDGER_FLUSH)
+    if isinstance(store, PostgresStore):
+        return store.ledger(orchestrator.keys, LEDGER_FLUSH, parse=int)
+    raise TypeError(f"no channel ledger for {type(store).__name__}")
 
 
 async def serve(settings: Settings) -> int:

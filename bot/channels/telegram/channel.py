@@ -55,6 +55,7 @@ from bot.engine import ChoiceIn, CommandIn, Event, Phase, Start
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
+from storage.pg.ledger import PgChannelLedger
 from storage.telegram import TelegramLedger
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def utc_now() -> datetime:
 
 class TelegramChannel:
     def __init__(self, orchestrator: Orchestrator, bot: ChannelBot, *,
-                 ledger: TelegramLedger | None, media_limit: int,
+                 ledger: TelegramLedger | PgChannelLedger[int] | None, media_limit: int,
                  flood: FloodLimits | None = None,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,
@@ -239,6 +240,13 @@ class TelegramChannel:
             if press is None:
                 return None
             prompt = memory.prompts.get(press.token)
+            if prompt is None and self.orchestrator.store.shared:
+                # Another worker drew these buttons: the open question's own are the same.
+                current = await self.orchestrator.current_prompt(CHANNEL, user_id)
+                if current is not None and current.token == press.token:
+                    keys = keyboard(current).keys
+                    if press.position < len(keys):
+                        return ChoiceIn(press.token, keys[press.position])
             if prompt is None:
                 return ChoiceIn(press.token, UNKNOWN_KEY)
             if press.position >= len(prompt.keys):
