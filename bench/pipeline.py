@@ -247,7 +247,10 @@ async def run_side(kind: str, respondents: int, recorded: list[Any]
         answers = len(latencies)  # the baseline "answers" every update with a reply
         if kind == "pipeline":
             with sqlite3.connect(Path(folder) / "testimonies.db") as conn:
-                answers = int(conn.execute("SELECT count(*) FROM answers").fetchone()[0])
+                # Sealed records: a consent and a completion per person, the rest answers.
+                answers = int(conn.execute(
+                    "SELECT (SELECT count(*) FROM records) "
+                    "- 2 * (SELECT count(*) FROM respondents)").fetchone()[0])
             if answers != respondents * ANSWERS_PER_RESPONDENT:
                 raise RuntimeError(f"expected {respondents * ANSWERS_PER_RESPONDENT} answers "
                                    f"stored, found {answers}")

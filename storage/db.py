@@ -26,7 +26,7 @@ PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     # After a checkpoint the -wal file shrinks back to this size instead of keeping its
     # largest extent (and whatever old page images it held) on disk.
-    "PRAGMA journal_size_limit=1048576",
+    "PRAGMA journal_size_limit=8388608",
 )
 
 

@@ -125,37 +125,41 @@ def wrap_private_key(pair: KeyPair, passphrase: str, log2_n: int = DEFAULT_LOG2_
     return json.dumps({**params, "nonce": _b64(nonce), "ciphertext": _b64(sealed)}, indent=2)
 
 
-def unwrap_private_key(text: str, passphrase: str, source: str = "key file") -> KeyPair:
-    """Open a private key file; raise KeyFileError with a message a researcher can act on."""
+def open_wrapped(text: str, passphrase: str, file_format: str, what: str,
+                 source: str) -> tuple[dict[str, object], bytes]:
+    """Open a passphrase-wrapped file (private key, server secret vault): its parameters
+    (bound to the ciphertext) and its content. Hostile scrypt parameters are refused before
+    any work is done."""
     try:
         doc = json.loads(text)
-        if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-            raise KeyFileError(f"{source} is not a testimony-bot private key file")
+        if not isinstance(doc, dict) or doc.get("format") != file_format:
+            raise KeyFileError(f"{source} is not a testimony-bot {what}")
         if doc.get("version") != 1 or doc.get("kdf") != "scrypt":
-            raise KeyFileError(f"{source} uses an unknown key file version")
+            raise KeyFileError(f"{source} uses an unknown {what} version")
         log2_n, r, p = int(doc["log2_n"]), int(doc["r"]), int(doc["p"])
         salt = base64.b64decode(doc["salt"], validate=True)
         nonce = base64.b64decode(doc["nonce"], validate=True)
         ciphertext = base64.b64decode(doc["ciphertext"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise KeyFileError(f"{source} is damaged or not a key file") from exc
+        raise KeyFileError(f"{source} is damaged or not a {what}") from exc
     check_scrypt(log2_n, r, p, source)
-    params = {k: doc[k] for k in ("format", "version", "kdf", "log2_n", "r", "p", "salt",
-                                  "public_key")}
+    params = {k: v for k, v in doc.items() if k not in ("nonce", "ciphertext")}
     aad = json.dumps(params, sort_keys=True).encode()
-    raw = None
     # Files written before passphrases were normalised: the passphrase as typed, too.
     for encoded in dict.fromkeys((nfc(passphrase), passphrase.encode())):
         try:
-            raw = AESGCM(_kdf(salt, log2_n, r, p).derive(encoded)).decrypt(nonce, ciphertext,
-                                                                           aad)
-            break
+            return params, AESGCM(_kdf(salt, log2_n, r, p).derive(encoded)).decrypt(
+                nonce, ciphertext, aad)
         except InvalidTag:
             continue
-    if raw is None:
-        raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)")
+    raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)")
+
+
+def unwrap_private_key(text: str, passphrase: str, source: str = "key file") -> KeyPair:
+    """Open a private key file; raise KeyFileError with a message a researcher can act on."""
+    params, raw = open_wrapped(text, passphrase, FILE_FORMAT, "private key file", source)
     pair = KeyPair(X25519PrivateKey.from_private_bytes(raw))
-    if encode_public(pair.public) != params["public_key"]:
+    if encode_public(pair.public) != params.get("public_key"):
         raise KeyFileError(f"{source} is inconsistent: its public key does not match")
     return pair
 

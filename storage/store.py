@@ -48,6 +48,7 @@ SEAL_HELPER_AFTER: int | None = 16 if _cpus() >= 2 else None
 SEAL_HELPER_PATIENCE = 30.0  # seconds a batch waits for the helper before it is given up
 CHECKPOINT_FIRST_DELAY = 0.05  # seconds; doubled after each busy checkpoint...
 CHECKPOINT_MAX_DELAY = 5.0  # ...up to this
+CHECKPOINT_GROUPING = 2.0  # seconds: ended sessions leave the WAL together, this much later
 PROFILE_PURPOSE = b"profile"
 
 
@@ -257,6 +258,7 @@ class Store:
         self.commits = 0  # for benchmarks: how many transactions served how many changes
         self.checkpoint_failures = 0  # a metric: WAL checkpoints that had to be retried
         self._wal_dirty = False
+        self._sessions_ended = False  # the last transaction deleted a saved session
         self._closed = False
         self._checkpoint_task: asyncio.Task[None] | None = None
 
@@ -462,7 +464,7 @@ class Store:
         if any(item.changes.erase for item in items):
             # In WAL mode erased pages linger in the -wal file until a checkpoint.
             await self._checkpoint_now()
-        elif any(item.changes.end_session for item in items):
+        elif self._sessions_ended:
             self._checkpoint_soon()
 
     async def _write(self, items: list[_Sealed]) -> None:
@@ -513,8 +515,11 @@ class Store:
                 states,
             )
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
-        if ended:
-            await conn.executemany("DELETE FROM sessions WHERE respondent_id = ?", ended)
+        self._sessions_ended = False
+        if ended:  # most end before consent, with nothing stored: no checkpoint for them
+            cursor = await conn.executemany("DELETE FROM sessions WHERE respondent_id = ?",
+                                            ended)
+            self._sessions_ended = cursor.rowcount > 0
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:
@@ -541,14 +546,14 @@ class Store:
         return False
 
     def _checkpoint_soon(self) -> None:
-        """Sessions end all the time: their checkpoints are grouped, a moment later."""
+        """Sessions end all the time: their checkpoints are grouped, a little later (a
+        checkpoint holds every writer up while it copies the WAL into the database)."""
         self._wal_dirty = True
         if self._checkpoint_task is None or self._checkpoint_task.done():
-            self._checkpoint_task = asyncio.create_task(self._retry_checkpoint(),
-                                                        name="wal-checkpoint")
+            self._checkpoint_task = asyncio.create_task(
+                self._retry_checkpoint(CHECKPOINT_GROUPING), name="wal-checkpoint")
 
-    async def _retry_checkpoint(self) -> None:
-        delay = CHECKPOINT_FIRST_DELAY
+    async def _retry_checkpoint(self, delay: float = CHECKPOINT_FIRST_DELAY) -> None:
         while self._wal_dirty and not self._closed:
             await asyncio.sleep(delay)
             async with self._tx_lock:

@@ -13,15 +13,13 @@ the disk, which is why `unlock` asks for a long passphrase.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.keys import DEFAULT_LOG2_N, KeyFileError, check_scrypt, wrapping_key
+from storage.keys import DEFAULT_LOG2_N, KeyFileError, open_wrapped, wrapping_key
 
 FILE_FORMAT = "testimony-bot-server-secret"
 MIN_PASSPHRASE = 16  # characters; a passphrase of several words, not a password
@@ -43,26 +41,7 @@ def wrap_secret(secret: bytes, passphrase: str, log2_n: int = DEFAULT_LOG2_N) ->
 
 
 def unwrap_secret(text: str, passphrase: str, source: str = "vault") -> bytes:
-    try:
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-            raise KeyFileError(f"{source} is not a testimony-bot secret vault")
-        if doc.get("version") != 1 or doc.get("kdf") != "scrypt":
-            raise KeyFileError(f"{source} uses an unknown vault version")
-        log2_n, r, p = int(doc["log2_n"]), int(doc["r"]), int(doc["p"])
-        salt = base64.b64decode(doc["salt"], validate=True)
-        nonce = base64.b64decode(doc["nonce"], validate=True)
-        ciphertext = base64.b64decode(doc["ciphertext"], validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise KeyFileError(f"{source} is damaged or not a vault") from exc
-    check_scrypt(log2_n, r, p, source)
-    params = {k: doc[k] for k in ("format", "version", "kdf", "log2_n", "r", "p", "salt")}
-    aad = json.dumps(params, sort_keys=True).encode()
-    try:
-        return AESGCM(wrapping_key(passphrase, salt, log2_n, r, p)).decrypt(nonce, ciphertext,
-                                                                          aad)
-    except InvalidTag as exc:
-        raise KeyFileError(f"wrong passphrase for {source} (or the file was altered)") from exc
+    return open_wrapped(text, passphrase, FILE_FORMAT, "secret vault", source)[1]
 
 
 def filesystem_type(path: Path) -> str | None:

@@ -21,6 +21,7 @@ from bot.engine import (
     Notice,
     NumberAnswer,
     RecordConsent,
+    Say,
     Script,
     SessionState,
     Settle,
@@ -62,6 +63,17 @@ def test_nothing_is_asked_or_stored_before_consent(mini_script: Script) -> None:
                                                        "quote": False})]
     assert asked(last) == ["sector"]
     assert convo.state is not None and convo.state.campaign == "imrf-2022"
+
+
+def test_the_chat_app_and_contact_texts_follow_the_intro(mini_script: Script) -> None:
+    consent = dataclasses.replace(mini_script.consent, chat_app="Telegram sees this chat.",
+                                  contact="Ask whoever gave you the link.")
+    first = Conversation(dataclasses.replace(mini_script, consent=consent)).start()
+    says = [a.text for a in first if isinstance(a, Say)]
+    assert [(t.context, t.msgid) for t in says] == [
+        ("consent:intro", consent.intro), ("consent:chat_app", "Telegram sees this chat."),
+        ("consent:contact", "Ask whoever gave you the link.")]
+    assert asked(first) == ["Do you agree to take part?"]
 
 
 @pytest.mark.parametrize(("item", "expected"), [(0, msg.DECLINED), (1, msg.UNDER_AGE)])

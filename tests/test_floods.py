@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import resource
 import statistics
 import time
@@ -28,7 +29,7 @@ from storage.reader import read_testimonies
 from tests.conftest import TEST_FLOWS
 from tests.telegram_support import TOKEN
 
-CROWD = 10_000
+CROWD = int(os.environ.get("FLOOD_CROWD", "10000"))
 FLOOD = 1_000
 BOUND_SECONDS = 60.0  # the stated bound for any other person's update, crowd of 10,000
 SLOW_DOWN = "You are sending messages very quickly"

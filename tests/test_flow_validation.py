@@ -133,6 +133,20 @@ def test_consent_needs_a_required_item(tmp_path: Path) -> None:
         load_consent(path)
 
 
+def test_consent_texts_besides_the_intro(tmp_path: Path) -> None:
+    shipped = load_consent(DEFAULT_FLOWS / "consent.toml")
+    assert "Telegram's servers" in shipped.chat_app and "48 hours" in shipped.chat_app
+    assert shipped.contact, "the shipped consent says how to reach the organisation"
+    path = tmp_path / "consent.toml"
+    head = 'id = "c"\nversion = "1"\nintro = "i"\n'
+    item = '[[items]]\nid = "{}"\nkind = "required"\ntext = "T"\nyes = "Y"\nno = "N"\n'
+    path.write_text(head + item.format("take_part"), encoding="utf-8")
+    assert (load_consent(path).chat_app, load_consent(path).contact) == ("", "")
+    path.write_text(head + item.format("contact"), encoding="utf-8")
+    with pytest.raises(FlowError, match="name of a consent text"):
+        load_consent(path)
+
+
 def test_flow_check_command(tmp_path: Path) -> None:
     bad = write(tmp_path, THEMES + '[[sections.questions]]\nid = "themes"\nkind = "text"\n'
                 'text = "dup"\n')

@@ -42,6 +42,8 @@ def test_whole_conversation_in_the_persons_language(
     expected = [
         translator.render(msg.CHOOSE_LANGUAGE, "en"),  # the picker speaks the default first
         local("intro", consent.intro, consent.id).splitlines()[0],
+        local("chat_app", consent.chat_app, consent.id).splitlines()[0],
+        local("contact", consent.contact, consent.id),
         local("take_part", consent.items[0].text, consent.id),
         local("gender", flow.question("gender").text),
         local("gender.woman", "Woman"),
@@ -58,7 +60,7 @@ def test_whole_conversation_in_the_persons_language(
     opened = cli("open", "--db", str(home / "data" / "testimonies.db"), "--key",
                  str(home / "team.key"), env=env, cwd=home, stdin=PASSPHRASE + "\n")
     assert opened.returncode == 0, opened.stderr
-    assert f"consent 2026-11 ({language})" in opened.stdout
+    assert f"consent {consent.version} ({language})" in opened.stdout
     answers = re.findall(rf"^   (\w+) \[{language}\]: (.*)$", opened.stdout, re.MULTILINE)
     assert ("gender", "woman") in answers
     assert ("wages_story", f'"{story}"') in answers
@@ -74,3 +76,9 @@ def test_every_shipped_language_renders_the_consent(tmp_path: Path) -> None:
                     if lang != "en" and text == consent.items[0].text]
     assert not untranslated
     assert len(set(rendered.values())) == len(rendered)
+    for text_id, source in (("intro", consent.intro), ("chat_app", consent.chat_app),
+                            ("contact", consent.contact)):
+        text = flow_text(consent.id, text_id, source)
+        english = [lang for lang in translator.languages
+                   if lang != "en" and translator.render(text, lang) == source]
+        assert not english, f"consent {text_id} shows in English in {english}"

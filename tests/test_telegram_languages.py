@@ -45,6 +45,10 @@ async def test_a_testimony_in_the_persons_language(
         name = default_script.language_names[language]
         assert f"✓ {name}" in bot.buttons(person.id)  # preselected from Telegram's code
         await bot.press(person, name)
+        said = bot.texts(person.id)
+        for text_id, source in (("intro", consent.intro), ("chat_app", consent.chat_app),
+                                ("contact", consent.contact)):
+            assert local(consent.id, text_id, source) in said
         for item in consent.items:
             assert bot.last_text(person.id) == local(consent.id, item.id, item.text)
             await bot.press(person, local(consent.id, f"{item.id}.yes", item.yes))

@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from bot.flow import QuestionKind, load_questionnaire
+from bot.flow import QuestionKind, load_consent, load_questionnaire
 from tests.conftest import DEFAULT_FLOWS, PASSPHRASE, cli
 
 
@@ -54,7 +54,8 @@ def test_full_questionnaire_round_trip(deployment: tuple[dict[str, str], Path]) 
     assert opened.returncode == 0, opened.stderr
     answers = dict(re.findall(r"^   (\w+) \[en\]: (.*)$", opened.stdout, re.MULTILINE))
     assert answers == expected
-    assert "consent 2026-11 (en)" in opened.stdout
+    consent = load_consent(DEFAULT_FLOWS / "consent.toml")
+    assert f"consent {consent.version} (en)" in opened.stdout
     assert "adult=yes, quote=yes, take_part=yes" in opened.stdout
     assert "\n1 testimony\n" in opened.stdout  # not "1 testimonies"
 

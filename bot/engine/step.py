@@ -348,9 +348,16 @@ class _Turn:
             self.ask_current()
         elif self.state.phase is Phase.LANGUAGE:
             self.state = self.state.evolve(phase=Phase.CONSENT, consent_step=0)
-            self.say(self.consent_text("intro", self.script.consent.intro))
+            self.say_consent_intro()
             self.new_question()
             self.ask_current()
+
+    def say_consent_intro(self) -> None:
+        consent = self.script.consent
+        self.say(self.consent_text("intro", consent.intro))
+        for item, text in (("chat_app", consent.chat_app), ("contact", consent.contact)):
+            if text:
+                self.say(self.consent_text(item, text))
 
     def consent_answer(self, token: str, agreed: bool) -> None:
         item = self.script.consent.items[self.state.consent_step]

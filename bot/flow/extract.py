@@ -23,6 +23,12 @@ def flow_messages(flow: Questionnaire | ConsentText) -> Iterator[tuple[str, str,
     """(context, English text, note for translators) for every text in a flow."""
     if isinstance(flow, ConsentText):
         yield f"{flow.id}:intro", flow.intro, "Consent: introduction read before agreeing"
+        if flow.chat_app:
+            yield (f"{flow.id}:chat_app", flow.chat_app,
+                   "Consent: what the chat app (Telegram) sees and what the bot can remove")
+        if flow.contact:
+            yield (f"{flow.id}:contact", flow.contact,
+                   "Consent: how to reach the organisation (each deployer edits it)")
         for item in flow.items:
             yield f"{flow.id}:{item.id}", item.text, f"Consent item ({item.kind})"
             yield f"{flow.id}:{item.id}.yes", item.yes, "Consent button: agree"

@@ -25,7 +25,9 @@ CONSENT_KINDS = ("required", "age_gate", "optional")
 QUESTIONNAIRE_KEYS = {"id", "version", "welcome", "closing", "safety_note", "sections"}
 SECTION_KEYS = {"id", "title", "when", "questions"}
 QUESTION_KEYS = {"id", "kind", "text", "optional", "choices", "min", "max", "max_length", "when"}
-CONSENT_KEYS = {"id", "version", "intro", "items"}
+CONSENT_KEYS = {"id", "version", "intro", "chat_app", "contact", "items"}
+# Texts of the consent file itself; an item may not take their names (they share a context).
+CONSENT_TEXTS = ("intro", "chat_app", "contact")
 CONSENT_ITEM_KEYS = {"id", "kind", "text", "yes", "no"}
 
 
@@ -256,6 +258,8 @@ def parse_consent(doc: Mapping[str, Any], source: str) -> ConsentText:
     for position, raw in enumerate(reader.array(doc, "items", "file"), start=1):
         table = reader.table(raw, f"items[{position}]", CONSENT_ITEM_KEYS)
         item_id = reader.ident(table, f"items[{position}]")
+        if item_id in CONSENT_TEXTS:
+            raise reader.fail(item_id, f"'{item_id}' is the name of a consent text, not an item")
         if any(i.id == item_id for i in items):
             raise reader.fail(item_id, "duplicate id")
         kind = table.get("kind")
@@ -272,6 +276,8 @@ def parse_consent(doc: Mapping[str, Any], source: str) -> ConsentText:
         intro=reader.text(doc, "intro", "file"),
         items=tuple(items),
         source=source,
+        chat_app=reader.text(doc, "chat_app", "file", required=False),
+        contact=reader.text(doc, "contact", "file", required=False),
     )
 
 

@@ -121,3 +121,8 @@ class ConsentText:
     intro: str
     items: tuple[ConsentItem, ...]
     source: str = "<memory>"
+    # Said after the intro when present: what the chat app itself sees and what the bot can
+    # remove from it (platform facts, kept apart so another platform can get its own text),
+    # and how to reach the deploying organisation (each deployer writes their own).
+    chat_app: str = ""
+    contact: str = ""
