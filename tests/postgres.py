@@ -4,7 +4,8 @@ Started once per session from Debian's `postgresql` package: `initdb` and `pg_ct
 `postgres` account (they refuse root), the socket lives in a temporary folder, nothing listens
 on TCP, and `fsync=off` because the data is thrown away. Each test gets a database of its own.
 
-`TEST_DATABASE_URL` points the tests at a server that already runs instead. Without either, a
+`TEST_DATABASE_URL` points the tests at a server that already runs instead, and
+`TEST_POSTGRES_BIN` at PostgreSQL's programs where they are elsewhere. Without a server, a
 developer's machine skips the PostgreSQL tests; in CI (`CI=true`) they FAIL, so the suite can
 never pass while silently leaving one backend untested.
 """
@@ -33,6 +34,11 @@ class PostgresUnavailable(Exception):
 
 
 def _binaries() -> Path:
+    chosen = os.environ.get("TEST_POSTGRES_BIN")  # a folder with initdb and pg_ctl
+    if chosen:
+        if not (Path(chosen) / "pg_ctl").is_file():
+            raise PostgresUnavailable(f"no pg_ctl in TEST_POSTGRES_BIN={chosen}")
+        return Path(chosen)
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
                    else 0)
