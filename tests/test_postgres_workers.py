@@ -130,9 +130,22 @@ async def test_migrate_brings_a_sqlite_deployment_over_and_conversations_carry_o
     await halfway.press("care")
     await store.close()
     sqlite.backup(tmp_path / "before.db")
+    import sqlite3
+
+    person_id = server_keys.pseudonym("test", "2")
+    with sqlite3.connect(db_path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if "channel_messages" in tables:
+            conn.execute("INSERT INTO channel_messages VALUES ('telegram', ?, '77', ?)",
+                         (person_id, clock().date().isoformat()))
+        else:
+            conn.execute("INSERT INTO telegram_messages VALUES (?, 77, ?)",
+                         (person_id, clock().date().isoformat()))
 
     copied = pg.migrate_from_sqlite(db_path, postgres_url)
     assert copied["respondents"] == 2 and copied["sessions"] == 1 and copied["links"] == 1
+    assert Backend("postgres", postgres_url, db_path).rows("channel_messages") == [
+        ("telegram", person_id, "77", clock().date().isoformat())]
 
     target = Backend("postgres", postgres_url, db_path)
     moved = await target.open([researcher.public], server_keys)

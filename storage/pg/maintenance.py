@@ -58,6 +58,20 @@ MIGRATE_COPIES: tuple[tuple[str, str, bytes], ...] = (
      b"COPY links (code, campaign, partner, region, language, label, expires_on, active, "
      b"created_by, created_at) FROM STDIN"),
 )
+# The channels' bookkeeping (message ids /exit may delete, updates already handled), under
+# its channel-neutral names or, in an older SQLite schema, Telegram's own.
+LEDGER_COPIES: tuple[tuple[str, str, bytes], ...] = (
+    ("channel_messages", "SELECT channel, respondent_id, message_id, sent_on "
+     "FROM channel_messages",
+     b"COPY channel_messages (channel, respondent_id, message_id, sent_on) FROM STDIN"),
+    ("channel_updates", "SELECT channel, tag, seen_on FROM channel_updates",
+     b"COPY channel_updates (channel, tag, seen_on) FROM STDIN"),
+    ("telegram_messages", "SELECT 'telegram', respondent_id, CAST(message_id AS TEXT), "
+     "sent_on FROM telegram_messages",
+     b"COPY channel_messages (channel, respondent_id, message_id, sent_on) FROM STDIN"),
+    ("telegram_updates", "SELECT 'telegram', tag, seen_on FROM telegram_updates",
+     b"COPY channel_updates (channel, tag, seen_on) FROM STDIN"),
+)
 VACUUMS = {"records": b"VACUUM records", "respondents": b"VACUUM respondents",
            "sessions": b"VACUUM sessions"}
 # The tables that hold something of a person. VACUUM FULL writes each into a new file and
@@ -232,6 +246,11 @@ def migrate_from_sqlite(source: Path, url: str) -> dict[str, int]:
                 conn.execute("DELETE FROM maintenance")  # the deployment id comes along
                 copied = {table: _copy_into_postgres(lite, conn, select, into)
                           for table, select, into in MIGRATE_COPIES}
+                tables = {str(row[0]) for row in lite.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                for table, select, into in LEDGER_COPIES:
+                    if table in tables:  # the ledger's tables under either schema's names
+                        copied[table] = _copy_into_postgres(lite, conn, select, into)
             return copied
         finally:
             conn.close()
