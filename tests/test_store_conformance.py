@@ -203,3 +203,15 @@ async def test_field_workers_links_are_theirs_and_leave_with_no_snapshot(
         assert conn.execute("SELECT count(*) FROM links").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM links WHERE created_by IS NOT NULL"
                             ).fetchone() == (0,)
+
+
+async def test_a_redelivered_last_message_brings_no_session_back(
+    backend: Backend, bot: Orchestrator,
+) -> None:
+    person = Person(bot)
+    await walk_mini(person)
+    assert person.prompt is not None
+    last = ChoiceIn(person.prompt.token, "~skip")
+    await person.send(last, event_id=f"m{person.counter}")  # Telegram sends it again
+    assert backend.count("sessions") == 0
+    assert backend.count("pending_sessions") == 0
