@@ -113,6 +113,12 @@ async def test_retention_runs_in_one_worker_of_the_cluster(
     rounds = [await worker.expire_idle(timedelta(days=1)) for worker in workers]
     assert sorted(rounds) == [0, 0, 3]
     assert cluster_backend.count("sessions") == 0
+    # The leading worker goes away: its lock goes with its connection, another one leads.
+    leader = workers.pop(rounds.index(3))
+    await leader.store.close()
+    await Person(workers[0], user="late").consent()
+    clock.advance(days=3)
+    assert sorted([await worker.expire_idle(timedelta(days=1)) for worker in workers]) == [0, 1]
 
 
 async def test_migrate_brings_a_sqlite_deployment_over_and_conversations_carry_on(

@@ -250,8 +250,14 @@ class PostgresStore:
         return ended.rowcount
 
     async def _lead_retention(self) -> bool:
-        if self._leader is not None and not self._leader.closed:
-            return True
+        if self._leader is not None:
+            try:  # still connected, so still holding the lock (a restart would drop both)
+                await self._leader.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                with contextlib.suppress(psycopg.Error):
+                    await self._leader.close()
+                self._leader = None
         try:
             conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
         except psycopg.Error:
