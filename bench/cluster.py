@@ -151,7 +151,11 @@ class Respondent:
     async def talk(self) -> None:
         await self.deliver({"start": None})
         while not self.done:
-            await self.deliver(self._next())
+            # No question in the last answer (it was lost with a worker, after the answer was
+            # saved): like a person, send /start to see where things stand.
+            prompted = await self.deliver(self._next() if self.prompt else {"start": None})
+            if not prompted:
+                self.prompt = None
 
     def _next(self) -> dict[str, Any]:
         prompt = self.prompt
@@ -173,7 +177,7 @@ class Respondent:
             return {"press": [prompt["token"], SKIP_KEY]}
         raise AssertionError(f"unexpected question {text!r}")
 
-    async def deliver(self, event: dict[str, Any]) -> None:
+    async def deliver(self, event: dict[str, Any]) -> bool:
         """Deliver until some worker answers (a redelivery keeps the id, as Telegram's)."""
         message = {"user": self.user, "id": f"{self.user}-{next(self._ids)}", **event}
         self.sent += 1
@@ -190,12 +194,15 @@ class Respondent:
                 break
             self.redeliveries += 1
             await asyncio.sleep(0.05 + self.rng.random() * 0.1)
+        prompted = False
         for replies in answers:
             for reply in replies:
                 if "prompt" in reply:
-                    self.prompt = reply
-                elif reply.get("message") == "Thank you, all done.":
+                    self.prompt, prompted = reply, True
+                elif reply.get("message") == "Thank you, all done." or str(
+                        reply.get("message")).startswith("You have already finished"):
                     self.done = True
+        return prompted
 
 
 def researcher_keys() -> tuple[str, Any]:
