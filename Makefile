@@ -50,7 +50,7 @@ pytest: $(STAMP) compile
 i18n: extract update-po compile
 
 extract: $(STAMP)
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords N_ --keywords NP_:1,2 \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords N_ --keywords NP_:1,2 --keywords NC_:1c,2 \
 		--add-comments Translators: --sort-by-file --project testimony-bot \
 		--copyright-holder "testimony-bot contributors" --no-wrap --output-file $(POT) .
 

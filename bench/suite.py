@@ -2,10 +2,12 @@
 
 Rows: answers/s and p99 latency with 1, 100 and 10,000 respondents at once (webhook path,
 in-process Bot API, sealing and durable commits on), peak RSS, database size per 1,000
-completed testimonies, export answers/s and start-up time. The last line is the ratio of the
-full pipeline's throughput to the plain PTB baseline's, with 300 respondents at once (as in
-`python -m bench.pipeline`). A single respondent is bound by one durable commit per answer;
-grouping commits is what lets a crowd go faster.
+completed testimonies, export answers/s, the WhatsApp channel's messages/s against a plain
+webhook handler (`python -m bench.whatsapp`; its ratio is printed before the last line) and
+start-up time. The last line is the ratio of the full pipeline's throughput to the plain
+PTB baseline's, with 300 respondents at once (as in `python -m bench.pipeline`). A single
+respondent is bound by one durable commit per answer; grouping commits is what lets a crowd
+go faster.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench import export, pipeline, startup
+from bench import export, pipeline, startup, whatsapp
 
 CROWDS = (1, 100, 300, 10_000)
 RATIO_CROWD = 300  # the Telegram issue's benchmark: 300 people at once
@@ -69,6 +71,12 @@ def main() -> int:
         exported = export.measure(20_000, Path(folder))
     rows.append(("export answers/s (20,000 answers)",
                  f"{exported['answers_per_second']:,.0f}", "-", "-"))
+    best = whatsapp.measure(whatsapp.RESPONDENTS, rounds=1)
+    wa_ours, wa_theirs = best["whatsapp"], best["baseline"]
+    whatsapp_ratio = wa_ours.per_second / wa_theirs.per_second
+    rows.append((f"WhatsApp messages/s, {whatsapp.RESPONDENTS:,} at once",
+                 f"{wa_ours.per_second:,.0f}", f"{wa_theirs.per_second:,.0f}",
+                 f"{whatsapp_ratio:.2f}"))
     ours_start, theirs_start = startup.measure("pipeline"), startup.measure("baseline")
     rows.append(("start-up s (fresh process)", f"{ours_start:.2f}", f"{theirs_start:.2f}",
                  _ratio(ours_start, theirs_start)))
@@ -81,6 +89,9 @@ def main() -> int:
           "before its reply")
     print("baseline: a plain PTB Application answering every update with reply_text, "
           "storing nothing")
+    print("WhatsApp rows: the real WhatsApp channel against a plain webhook handler that "
+          "answers each message with one text (python -m bench.whatsapp)")
+    print(f"whatsapp/baseline ratio: {whatsapp_ratio:.2f}")
     print(f"pipeline/baseline ratio: {ratio:.2f}")
     return 0
 

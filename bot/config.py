@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v23.0"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PATH_SETTINGS = ("DATA_DIR", "LOCALES_DIR", "FLOW_FILE", "CONSENT_FILE")
 
@@ -55,6 +56,20 @@ class Settings:
     bot_username: str
     field_worker_ids: tuple[str, ...]
     db_max_mb: int
+    clean_chat: bool = True
+    whatsapp_access_token: Secret = Secret("")
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: Secret = Secret("")
+    whatsapp_verify_token: Secret = Secret("")
+    whatsapp_api_url: str = DEFAULT_GRAPH_URL
+    whatsapp_number: str = ""  # the public number, digits only (for wa.me links)
+    whatsapp_field_workers: tuple[str, ...] = ()  # numbers, digits only (WhatsApp's wa_id)
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        """Any WhatsApp setting given: then all the required ones must be (checked at start)."""
+        return bool(self.whatsapp_access_token or self.whatsapp_phone_number_id
+                    or self.whatsapp_app_secret or self.whatsapp_verify_token)
     database_url: Secret = field(default_factory=lambda: Secret(""))
 
     # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
@@ -168,6 +183,17 @@ def load_settings(environ: Mapping[str, str] | None = None,
         bot_username=get("BOT_USERNAME").lstrip("@"),
         field_worker_ids=tuple(_ids(get("FIELD_WORKER_IDS"))),
         db_max_mb=_int(get("DB_MAX_MB", "0"), "DB_MAX_MB", 0, 1_000_000),
+        clean_chat=_flag(get("CLEAN_CHAT", "1"), "CLEAN_CHAT"),
+        whatsapp_access_token=Secret(get("WHATSAPP_ACCESS_TOKEN")),
+        whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_app_secret=Secret(get("WHATSAPP_APP_SECRET")),
+        whatsapp_verify_token=Secret(get("WHATSAPP_VERIFY_TOKEN")),
+        whatsapp_api_url=get("WHATSAPP_API_URL", DEFAULT_GRAPH_URL).rstrip("/")
+        or DEFAULT_GRAPH_URL,
+        whatsapp_number=_number(get("WHATSAPP_NUMBER"), "WHATSAPP_NUMBER") or "",
+        whatsapp_field_workers=tuple(
+            _number(item, "WHATSAPP_FIELD_WORKERS") or ""
+            for item in get("WHATSAPP_FIELD_WORKERS").split(",") if item.strip()),
         database_url=Secret(_database_url(get("DATABASE_URL"))),
     )
 
@@ -204,3 +230,15 @@ def _ids(value: str) -> list[str]:
     if bad:
         raise ConfigError("FIELD_WORKER_IDS must be numeric Telegram user ids, comma-separated")
     return ids
+
+
+def _number(value: str, name: str) -> str | None:
+    """A phone number in international form ("+971 50 123 4567") as WhatsApp writes it:
+    digits only, country code first."""
+    if not value:
+        return None
+    digits = "".join(c for c in value if c.isdigit())
+    if set(value) - set("0123456789+ -().") or not 8 <= len(digits) <= 15:
+        raise ConfigError(f"{name} must be phone numbers in international form, e.g. "
+                          "+971501234567 (comma-separated where several)")
+    return digits

@@ -99,6 +99,15 @@ class Translator:
             template = catalog.gettext(text.msgid)
         return _fill(template, dict(text.params), language)
 
+    def short(self, text: Text, language: str) -> str | None:
+        """A label's short form (for platforms with tight button limits), if the catalog has
+        one: the same msgid under the context `<context>|short`. None otherwise."""
+        if text.verbatim or text.context is None:
+            return None
+        context = f"{text.context}|short"
+        short = self.catalog(language).pgettext(context, text.msgid)
+        return short if short and short != text.msgid else None
+
     def names(self) -> Mapping[str, str]:
         return {code: language_name(code) for code in self.languages}
 

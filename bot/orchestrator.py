@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from bot import outbound as out
 from bot.engine import (
@@ -323,22 +324,28 @@ class Orchestrator:
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language)
         for action in actions:
-            if isinstance(action, StoreAnswer):
-                changes.answers.append(await self._answer(action, now, fetch_media))
-            elif isinstance(action, DropAnswer):
-                changes.dropped.append(action.question_id)
-            elif isinstance(action, RecordConsent):
-                changes.consent = ConsentIn(action.version, action.language, action.at,
-                                            dict(action.items))
-            elif isinstance(action, Count):
-                if self._people_counted.first_time(respondent, state.campaign, action.metric):
-                    changes.counters.append(action.metric)
-            elif isinstance(action, Completed):
-                changes.completed = True
-            elif isinstance(action, Erase):
-                changes.erase = True
-            elif isinstance(action, EndSession):
-                changes.end_session = True
+            match action:
+                case StoreAnswer():
+                    changes.answers.append(await self._answer(action, now, fetch_media))
+                case DropAnswer():
+                    changes.dropped.append(action.question_id)
+                case RecordConsent():
+                    changes.consent = ConsentIn(action.version, action.language, action.at,
+                                                dict(action.items))
+                case Count():
+                    if self._people_counted.first_time(respondent, state.campaign,
+                                                       action.metric):
+                        changes.counters.append(action.metric)
+                case Completed():
+                    changes.completed = True
+                case Erase():
+                    changes.erase = True
+                case EndSession():
+                    changes.end_session = True
+                case Say() | Ask() | Notice() | Settle() | WipeChat():
+                    pass  # what is said and shown: delivered once the changes are durable
+                case _:
+                    assert_never(action)
         return changes
 
     async def _answer(self, action: StoreAnswer, now: datetime,
@@ -346,18 +353,22 @@ class Orchestrator:
         value = action.value
         header: dict[str, object] = {}
         body = b""
-        if isinstance(value, ChoiceAnswer):
-            header |= {"kind": "choice", "value": list(value.choices)}
-        elif isinstance(value, TextAnswer):
-            header |= {"kind": "text", "value": value.text}
-        elif isinstance(value, NumberAnswer):
-            header |= {"kind": "number", "value": value.number}
-        elif isinstance(value, MediaAnswer):
-            if fetch_media is None:
-                raise ValueError("this channel cannot fetch media")
-            body = await fetch_media(value.media)
-            header |= {"kind": "media", "media": value.media.kind,
-                       "mime_type": value.media.mime_type, "duration": value.media.duration}
+        match value:
+            case ChoiceAnswer():
+                header |= {"kind": "choice", "value": list(value.choices)}
+            case TextAnswer():
+                header |= {"kind": "text", "value": value.text}
+            case NumberAnswer():
+                header |= {"kind": "number", "value": value.number}
+            case MediaAnswer():
+                if fetch_media is None:
+                    raise ValueError("this channel cannot fetch media")
+                body = await fetch_media(value.media)
+                header |= {"kind": "media", "media": value.media.kind,
+                           "mime_type": value.media.mime_type,
+                           "duration": value.media.duration}
+            case _:
+                assert_never(value)
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body,
                         language=action.language, at=now)
 
@@ -370,26 +381,39 @@ class Orchestrator:
             render = self._render
         delivered: list[out.Outbound] = []
         for action in actions:
-            if isinstance(action, Say):
-                delivered.append(out.Message(render(action.text, language)))
-            elif isinstance(action, Ask):
-                delivered.append(out.Prompt(
-                    token=action.token,
-                    text=render(action.text, language),
-                    buttons=self._render_buttons(action.options, language),
-                    multi=action.multi,
-                    skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
-                    refresh=action.refresh,
-                ))
-            elif isinstance(action, Notice):
-                delivered.append(out.Toast(render(action.text, language)))
-            elif isinstance(action, Settle):
-                delivered.append(out.Answered(
-                    action.token, ", ".join(render(t, language) for t in action.answer)))
-            elif isinstance(action, WipeChat):
-                delivered.append(out.WipeChat())
-            elif isinstance(action, EndSession):
-                delivered.append(out.SessionEnded())
+            match action:
+                case Say():
+                    delivered.append(out.Message(render(action.text, language), action.text))
+                case Ask():
+                    delivered.append(out.Prompt(
+                        token=action.token,
+                        text=render(action.text, language),
+                        buttons=self._render_buttons(action.options, language),
+                        multi=action.multi,
+                        skip_label=render(SKIP_BUTTON, language) if action.skippable else None,
+                        refresh=action.refresh,
+                        language=language,
+                    ))
+                case Notice():
+                    delivered.append(out.Toast(render(action.text, language)))
+                case Settle():
+                    delivered.append(out.Answered(
+                        action.token, ", ".join(render(t, language) for t in action.answer)))
+                case WipeChat():
+                    delivered.append(out.WipeChat())
+                case EndSession():
+                    delivered.append(out.SessionEnded())
+                case StoreAnswer(value=TextAnswer()):
+                    delivered.append(out.AnswerKept("text"))
+                case StoreAnswer(value=NumberAnswer()):
+                    delivered.append(out.AnswerKept("number"))
+                case StoreAnswer(value=MediaAnswer()):
+                    delivered.append(out.AnswerKept("media"))
+                case (StoreAnswer() | DropAnswer() | RecordConsent() | Count() | Completed()
+                      | Erase()):
+                    pass  # storage's business, done before anything is delivered
+                case _:
+                    assert_never(action)
         return delivered
 
     def _render_buttons(self, options: tuple[Option, ...], language: str
@@ -402,7 +426,8 @@ class Orchestrator:
             if len(self._buttons) >= RENDERED_KEPT:
                 self._buttons.clear()
             buttons = self._buttons[key] = tuple(
-                out.Button(o.key, self._render(o.label, language), o.selected) for o in options)
+                out.Button(o.key, self._render(o.label, language), o.selected,
+                           self.translator.short(o.label, language)) for o in options)
         return buttons
 
     def _render(self, text: Text, language: str) -> str:

@@ -1,4 +1,6 @@
-"""Assembling a running bot from settings: keys, flows, catalogs, store, orchestrator.
+"""Assembling a running bot from settings (keys, flows, catalogs, store, orchestrator), and
+the one start-up/shutdown path every way of running it takes: the retention job and any list
+of channels, started together and stopped together.
 
 Every way the set-up can be wrong ends here in a `ConfigError` whose message tells the person
 running the bot exactly what to do.
@@ -6,19 +8,24 @@ running the bot exactly what to do.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from bot.config import ConfigError, Settings
 from bot.engine import Script
 from bot.flow import FlowError, load_consent, load_questionnaire
 from bot.i18n import DEFAULT_LOCALES_DIR, Translator
 from bot.orchestrator import Orchestrator
+from bot.retention import retention
 from storage.backend import open_store
 from storage.db import DatabaseError
 from storage.keys import KeyFileError, KeyPair, encode_public, parse_recipients, wrap_private_key
@@ -208,3 +215,55 @@ async def build(settings: Settings) -> Orchestrator:
     log.info("bot_ready languages=%d questions=%d recipients=%d", len(script.languages),
              len(script.questionnaire.questions), len(secrets.recipients))
     return Orchestrator(script, store, secrets.server_keys, translator, utc_now)
+
+
+class ChannelService(Protocol):
+    """A channel as the runtime drives it (Telegram, WhatsApp)."""
+
+    @property
+    def description(self) -> str:
+        """How the start-up line names it, e.g. "Telegram (polling)"."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, orchestrator: Orchestrator,
+                  channels: Sequence[ChannelService]) -> AsyncIterator[None]:
+    """The retention job and every channel, started in order and stopped in reverse. The
+    terminal chat runs inside this too, so retention runs wherever the bot runs."""
+    async with retention(orchestrator, settings.session_ttl_hours):
+        started: list[ChannelService] = []
+        try:
+            for channel in channels:
+                await channel.start()
+                started.append(channel)
+            yield
+        finally:
+            for channel in reversed(started):
+                await channel.stop()
+
+
+ChannelFactory = Callable[[Orchestrator], Sequence[ChannelService]]
+
+
+async def serve(settings: Settings, channels_for: ChannelFactory) -> int:
+    """`testimony-bot run` with channels configured: until SIGINT or SIGTERM."""
+    orchestrator = await build(settings)
+    try:
+        channels = channels_for(orchestrator)
+        async with running(settings, orchestrator, channels):
+            stopping = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stopping.set)
+            names = " and ".join(channel.description for channel in channels)
+            print(f"testimony-bot is running on {names}. Stop with Ctrl-C.", flush=True)
+            await stopping.wait()
+            log.info("shutdown_requested")
+    finally:
+        await orchestrator.store.close()
+    return 0

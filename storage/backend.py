@@ -13,10 +13,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from storage.ledger import ChannelLedger
 from storage.links import Link, LinkFigures
+from storage.pg.ledger import PgChannelLedger
 from storage.sealing import RecipientKey
 from storage.server_keys import ServerKeys
 from storage.store import Changes, RespondentStatus, Store
+
+# A channel's bookkeeping (handled updates, message ids /exit may delete), on either backend.
+Ledger = ChannelLedger | PgChannelLedger[str]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -84,3 +89,15 @@ async def open_store(database_url: str, database_path: Path,
 
         return await PostgresStore.open(database_url, recipients, keys)
     return await Store.open(database_path, recipients, keys)
+
+
+def open_ledger(store: StoreBackend, keys: ServerKeys, flush_interval: float = 0.05, *,
+                channel: str = "telegram") -> Ledger:
+    """The channel's ledger where the store keeps its rows."""
+    if isinstance(store, Store):
+        return ChannelLedger(store, keys, flush_interval, channel=channel)
+    from storage.pg.store import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        return store.ledger(keys, flush_interval, channel=channel, parse=str)
+    raise TypeError(f"no channel ledger for {type(store).__name__}")

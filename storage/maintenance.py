@@ -89,8 +89,8 @@ def backup(source: Path, target: Path) -> SnapshotSummary:
 SERVER_ONLY = (
     ("sessions", "DELETE FROM sessions"),
     ("respondents", "UPDATE respondents SET profile = NULL"),
-    ("telegram_updates", "DELETE FROM telegram_updates"),
-    ("telegram_messages", "DELETE FROM telegram_messages"),
+    ("channel_updates", "DELETE FROM channel_updates"),
+    ("channel_messages", "DELETE FROM channel_messages"),
     ("links", "UPDATE links SET created_by = NULL"),
 )
 

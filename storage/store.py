@@ -403,7 +403,7 @@ class Store:
             self._wake.clear()
             batch, self._queue = self._queue, []
             if batch:
-                # The lock first: other writers (storage/telegram.py) then wait for this
+                # The lock first: other writers (storage/ledger.py) then wait for this
                 # commit rather than it for theirs, while the last answers are being sealed.
                 async with self._tx_lock:
                     await self._helper_done(batch)
@@ -534,9 +534,10 @@ class Store:
         """Checkpoint and truncate the WAL, with the transaction lock held. Until it
         succeeds, old page images (an erased answer, an ended session's state) are still in
         the -wal file: a reader holding an old snapshot blocks it, so it is retried."""
-        if await db.checkpoint(self._conn):
-            self._wal_dirty = False
-            return True
+        with contextlib.suppress(sqlite3.Error):  # busy beyond the timeout: retried below
+            if await db.checkpoint(self._conn):
+                self._wal_dirty = False
+                return True
         self.checkpoint_failures += 1
         self._wal_dirty = True
         if self._checkpoint_task is None or self._checkpoint_task.done():
@@ -560,12 +561,11 @@ class Store:
                 if self._closed or not self._wal_dirty:
                     return
                 try:
-                    done = await db.checkpoint(self._conn)
-                except sqlite3.Error:  # another process holds a lock: as busy, try later
-                    done = False
-                if done:
-                    self._wal_dirty = False
-                    return
+                    if await db.checkpoint(self._conn):
+                        self._wal_dirty = False
+                        return
+                except sqlite3.Error:  # busy beyond the timeout: try again later
+                    pass
             self.checkpoint_failures += 1
             delay = min(delay * 2, CHECKPOINT_MAX_DELAY)
 
@@ -579,7 +579,7 @@ class Store:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One durable transaction on the shared connection, for other storage modules
-        (storage/telegram.py): serialized with the grouped commits, so no writer ever waits
+        (storage/ledger.py): serialized with the grouped commits, so no writer ever waits
         on SQLite's busy handler."""
         async with self._tx_lock, db.immediate(self._conn) as conn:
             yield conn

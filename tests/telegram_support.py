@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from bot.channels.common.flood import FloodLimits
 from bot.channels.telegram.app import TelegramService
-from bot.channels.telegram.flood import FloodLimits
 from bot.config import Settings, load_settings
 from bot.engine import Script
 from bot.i18n import Translator, language_name
@@ -51,7 +51,7 @@ async def fake_bot_api(clock: Callable[[], datetime]) -> AsyncIterator[FakeBotAp
 
 
 def settings_for(api: FakeBotApi, data_dir: Path, *, webhook: bool = False,
-                 field_workers: tuple[int, ...] = ()) -> Settings:
+                 field_workers: tuple[int, ...] = (), clean_chat: bool = True) -> Settings:
     loaded = load_settings({
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
@@ -59,6 +59,7 @@ def settings_for(api: FakeBotApi, data_dir: Path, *, webhook: bool = False,
         "WEBHOOK_URL": WEBHOOK_URL if webhook else "",
         "WEBHOOK_LISTEN": "127.0.0.1",
         "FIELD_WORKER_IDS": ",".join(str(i) for i in field_workers),
+        "CLEAN_CHAT": "1" if clean_chat else "0",
     }, dotenv=None)
     return dataclasses.replace(loaded, webhook_port=0)  # any free port
 
@@ -169,8 +170,10 @@ async def telegram_bot(api: FakeBotApi, orchestrator: Orchestrator, data_dir: Pa
                        clock: Callable[[], datetime] | None = None,
                        updates: UpdateFactory | None = None,
                        media_limit: int | None = None,
-                       field_workers: tuple[int, ...] = ()) -> AsyncIterator[TelegramBot]:
-    settings = settings_for(api, data_dir, webhook=webhook, field_workers=field_workers)
+                       field_workers: tuple[int, ...] = (),
+                       clean_chat: bool = True) -> AsyncIterator[TelegramBot]:
+    settings = settings_for(api, data_dir, webhook=webhook, field_workers=field_workers,
+                            clean_chat=clean_chat)
     kwargs: dict[str, Any] = {"flood": flood, "media_limit": media_limit}
     if clock is not None:
         kwargs["clock"] = clock

@@ -105,7 +105,7 @@ async def test_snapshot_is_consistent_and_holds_only_sealed_data(live: Live,
     summary = await asyncio.to_thread(backup, live.db, snapshot)
     await writer
     assert summary.answers == _count(snapshot, "records") > 0
-    for table in ("telegram_updates", "telegram_messages"):
+    for table in ("channel_updates", "channel_messages"):
         assert _count(snapshot, table) == 0  # the channel's bookkeeping stays on the server
     with sqlite3.connect(snapshot) as conn:
         assert conn.execute("SELECT count(*) FROM respondents WHERE profile IS NOT NULL"

@@ -220,3 +220,15 @@ def test_links_commands(tmp_path: Path, shipped_locales: Path) -> None:
     unknown = cli("create", "--campaign", "c", "--partner", "p", "--region", "r", "--lang", "xx")
     assert unknown.returncode == 2 and "does not speak" in unknown.stderr
     assert " ar, " in unknown.stderr  # and says which it does
+    no_number = cli("create", "--campaign", "c", "--partner", "p", "--region", "r",
+                    "--channel", "whatsapp")
+    assert no_number.returncode == 2 and "WHATSAPP_NUMBER" in no_number.stderr
+    env["WHATSAPP_NUMBER"] = "+971 50 123 4567"
+    wa = cli("create", "--campaign", "gulf", "--partner", "p", "--region", "Dubai",
+             "--channel", "whatsapp")
+    assert wa.returncode == 0, wa.stderr
+    wa_url = wa.stdout.splitlines()[0]
+    wa_code = wa_url.rsplit("=", 1)[1]
+    assert wa_url == f"https://wa.me/971501234567?text={wa_code}"  # the code, typed in
+    assert decode_qr((tmp_path / "d" / "links" / f"{wa_code}.png").read_bytes(),
+                     tmp_path) == wa_url

@@ -1,17 +1,27 @@
-"""Unfinished sessions close after the configured time; their working state leaves the files."""
+"""Unfinished sessions close after the configured time, wherever the bot runs (the terminal
+chat, Telegram); their working state leaves the files."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import sqlite3
-from datetime import timedelta
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.engine import Script, Start, TextIn
+from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
 from bot.retention import retention_loop
+from storage.keys import KeyPair, encode_public
 from storage.server_keys import ServerKeys
+from storage.store import Store
 from tests.conftest import Clock, OrchestratorFactory
+from tests.fakes.bot_api import FakeBotApi
+from tests.telegram_support import TOKEN
 from tests.test_store import Person, raw_files, texts
 
 
@@ -56,3 +66,42 @@ async def test_expired_session_state_is_gone_from_the_raw_files(
 def sessions(db_path: Path) -> int:
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         return int(conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
+
+
+async def test_retention_runs_under_the_real_telegram_service(
+        api: FakeBotApi, mini_script: Script, translator: Translator, tmp_path: Path) -> None:
+    """`testimony-bot run` (what `make run` starts) with a Telegram token: a session left
+    unfinished for longer than SESSION_TTL_HOURS goes, without anyone writing to the bot."""
+    pair, secret = KeyPair.generate(), "cd" * 32
+    db = tmp_path / "data" / "testimonies.db"
+    keys = ServerKeys.from_secret(bytes.fromhex(secret))
+    store = await Store.open(db, [pair.public], keys)
+    three_days_ago = Clock(datetime.now(UTC) - timedelta(days=3))
+    person = Person(Orchestrator(mini_script, store, keys, translator, three_days_ago), "7")
+    await person.consent()
+    await store.close()
+    assert sessions(db) == 1
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
+                                                                    "WEBHOOK", "WHATSAPP"))}
+    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
+            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
+                pair.public), "SERVER_SECRET": secret, "SESSION_TTL_HOURS": "24"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(60):
+            while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
+                await asyncio.sleep(0.05)
+            while sessions(db) != 0:  # noqa: ASYNC110 - polling a file another process writes
+                await asyncio.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert b"running on Telegram (polling)" in out
+    assert b"sessions_expired count=1" in err

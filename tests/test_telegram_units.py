@@ -12,14 +12,15 @@ import pytest
 from PIL import Image
 
 from bot import outbound as out
-from bot.channels.telegram.codec import (
+from bot.channels.common.codec import (
     MAX_CALLBACK_BYTES,
     decode_callback,
     encode_callback,
 )
-from bot.channels.telegram.flood import FloodLimits, TokenBucket
-from bot.channels.telegram.inbound import Ignored, NotPrivate, Said, read_update
-from bot.channels.telegram.media import PhotoError, strip_photo
+from bot.channels.common.flood import FloodLimits, TokenBucket
+from bot.channels.common.inbound import Ignored, Said
+from bot.channels.common.media import PhotoError, strip_photo
+from bot.channels.telegram.inbound import NotPrivate, read_update
 from bot.channels.telegram.render import (
     MAX_TEXT,
     answered_text,
@@ -30,9 +31,9 @@ from bot.channels.telegram.render import (
 from bot.engine import MediaIn, Start, TextIn, Unsupported
 from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.links.codes import typed_code
+from storage.ledger import ChannelLedger
 from storage.server_keys import ServerKeys
 from storage.store import Changes, ConsentIn, Store
-from storage.telegram import TelegramLedger
 from tests.conftest import T0
 from tests.telegram_support import jpeg_with_metadata
 
@@ -188,35 +189,35 @@ def test_the_bucket_lets_a_burst_through_then_paces() -> None:
 # -- the ledger -----------------------------------------------------------------------------
 async def test_the_ledger_keeps_update_ids_and_only_consented_message_ids(
         db_path: Path, store: Store, server_keys: ServerKeys) -> None:
-    ledger = TelegramLedger(store, server_keys, flush_interval=0.01)
+    ledger = ChannelLedger(store, server_keys, flush_interval=0.01)
     await ledger.start(T0)
-    tag = ledger.claim(77, T0)
-    assert tag is not None and ledger.claim(77, T0) is None
+    tag = ledger.claim("77", T0)
+    assert tag is not None and ledger.claim("77", T0) is None
     ledger.handled(tag, T0)
     person = server_keys.pseudonym("telegram", "5")
-    ledger.track(person, [(1, T0), (2, T0)])
+    ledger.track(person, [("1", T0), ("2", T0)])
     await ledger.flush()
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM telegram_messages").fetchone()[0] == 0
-        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM telegram_updates")]
+        assert conn.execute("SELECT count(*) FROM channel_messages").fetchone()[0] == 0
+        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM channel_updates")]
     assert stored == [tag] and b"77" not in tag  # a keyed tag, not the id
     await store.apply(Changes(person, T0.date(), T0, consent=ConsentIn("v", "en", T0, {})))
-    ledger.track(person, [(3, T0)])
-    assert [m for m, _ in await ledger.tracked(person, T0)] == [1, 2, 3]  # waited, then kept
+    ledger.track(person, [("3", T0)])
+    assert [m for m, _ in await ledger.tracked(person, T0)] == ["1", "2", "3"]  # waited, then kept
     assert await ledger.tracked(person, T0 + timedelta(hours=49)) == []
     ledger.forget(person)
     assert await ledger.tracked(person, T0) == []
     await ledger.close()
 
-    reopened = TelegramLedger(store, server_keys)
+    reopened = ChannelLedger(store, server_keys)
     await reopened.start(T0 + timedelta(hours=1))
-    assert reopened.claim(77, T0) is None  # survives a restart
+    assert reopened.claim("77", T0) is None  # survives a restart
     await reopened.close()
-    later = TelegramLedger(store, server_keys)
+    later = ChannelLedger(store, server_keys)
     # Telegram stops redelivering after 24 h; the database keeps days, so a tag is kept
     # until its whole day is over that.
     await later.start(T0 + timedelta(hours=50))
-    assert later.claim(77, T0) is not None
+    assert later.claim("77", T0) is not None
     await later.close()
 
 

@@ -13,9 +13,10 @@ import mimetypes
 import secrets
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from bot import outbound as out
+from bot.channels.common.media import DEFAULT_LIMIT, MediaPolicy
 from bot.engine import ChoiceIn, CommandIn, Event, MediaIn, MediaRef, Start, TextIn
 from bot.engine import messages as msg
 from bot.engine.actions import DONE_KEY, SKIP_KEY
@@ -40,6 +41,8 @@ class TerminalChat:
         self.writer = writer
         self.prompt: out.Prompt | None = None
         self.counter = 0
+        # The same size limit and photo scrubbing as every other channel.
+        self.fetch = MediaPolicy(self._read_file, DEFAULT_LIMIT)
         # Event ids must never repeat across runs: the saved state remembers recent ones to
         # recognise redeliveries, and a restarted chat counting from 1 again would be ignored.
         self.run_id = secrets.token_hex(4)
@@ -89,7 +92,8 @@ class TerminalChat:
         size = path.stat().st_size if path.exists() else None
         return MediaIn(MediaRef(kind, str(path), mime, size))
 
-    async def fetch(self, ref: MediaRef) -> bytes:
+    @staticmethod
+    async def _read_file(ref: MediaRef, limit: int) -> bytes:
         return await asyncio.to_thread(Path(ref.reference).read_bytes)
 
     async def handle(self, event: Event) -> list[out.Outbound]:
@@ -108,20 +112,28 @@ class TerminalChat:
             self.render(reply)
 
     def render(self, reply: out.Outbound) -> None:
-        if isinstance(reply, out.Message):
-            self.show(reply.text + "\n")
-        elif isinstance(reply, out.Toast):
-            self.show(f"({reply.text})")
-        elif isinstance(reply, out.Prompt):
-            self.prompt = reply
-            if not reply.refresh:
-                self.show(reply.text)
-            for number, button in enumerate(reply.buttons, start=1):
-                mark = "[x] " if reply.multi and button.selected else ("[ ] " if reply.multi
-                                                                        and button.key != DONE_KEY
-                                                                        else "")
-                self.show(f"  {number}. {mark}{button.label}")
-            if reply.skip_label:
-                self.show(f"  ({reply.skip_label}: /skip)")
-        elif isinstance(reply, out.SessionEnded):
-            self.prompt = None
+        match reply:
+            case out.Message():
+                self.show(reply.text + "\n")
+            case out.Toast():
+                self.show(f"({reply.text})")
+            case out.Prompt():
+                self.show_prompt(reply)
+            case out.SessionEnded():
+                self.prompt = None
+            case out.Answered() | out.WipeChat() | out.AnswerKept():
+                pass  # a terminal keeps no chat history to change or clear
+            case _:
+                assert_never(reply)
+
+    def show_prompt(self, prompt: out.Prompt) -> None:
+        self.prompt = prompt
+        if not prompt.refresh:
+            self.show(prompt.text)
+        for number, button in enumerate(prompt.buttons, start=1):
+            mark = ""
+            if prompt.multi and button.key != DONE_KEY:
+                mark = "[x] " if button.selected else "[ ] "
+            self.show(f"  {number}. {mark}{button.label}")
+        if prompt.skip_label:
+            self.show(f"  ({prompt.skip_label}: /skip)")

@@ -7,11 +7,12 @@ import asyncio
 import getpass
 import logging
 import os
+from collections.abc import Callable
 
 from bot.cli.common import Subparsers, settings
 from bot.config import Settings
-from bot.retention import retention
-from bot.runtime import build
+from bot.orchestrator import Orchestrator
+from bot.runtime import ChannelService, build, running, serve
 
 
 def register(commands: Subparsers) -> None:
@@ -19,7 +20,8 @@ def register(commands: Subparsers) -> None:
     chat.add_argument("--user", default=None, help="who is talking (default: your login)")
     chat.add_argument("--demo", action="store_true", help="use throwaway demo keys")
     chat.set_defaults(handler=run_chat)
-    run = commands.add_parser("run", help="run the bot (Telegram if TELEGRAM_BOT_TOKEN is set)")
+    run = commands.add_parser("run", help="run the bot on every configured channel "
+                              "(Telegram, WhatsApp), else the terminal chat")
     run.add_argument("--demo", action="store_true", help="use throwaway demo keys")
     run.set_defaults(handler=run_bot)
 
@@ -41,7 +43,7 @@ async def _chat(config: Settings, user: str) -> int:
 
     orchestrator = await build(config)
     try:
-        async with retention(orchestrator, config.session_ttl_hours):
+        async with running(config, orchestrator, []):
             await TerminalChat(orchestrator, user=user).run()
     finally:
         await orchestrator.store.close()
@@ -49,10 +51,37 @@ async def _chat(config: Settings, user: str) -> int:
 
 
 def run_bot(args: argparse.Namespace) -> int:
+    """Every configured channel (Telegram, WhatsApp, or both) in one process; neither
+    configured: the terminal chat."""
     config = settings(args)
-    if not config.telegram_bot_token:
-        print("TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead.")
+    if not config.telegram_bot_token and not config.whatsapp_configured:
+        print("Neither TELEGRAM_BOT_TOKEN nor WhatsApp is set: starting the terminal chat.")
         return asyncio.run(_chat(quiet(config), getpass.getuser()))
-    from bot.channels.telegram.app import run_telegram
+    if not config.whatsapp_configured:
+        from bot.channels.telegram.app import run_telegram
 
-    return run_telegram(config)
+        return run_telegram(config)
+    return asyncio.run(_serve(config))
+
+
+async def _serve(config: Settings) -> int:
+    from bot.channels.whatsapp.app import WhatsAppService, check_settings
+
+    check_settings(config)  # before anything else: no keys loaded, no database opened
+    channels_for: list[Callable[[Orchestrator], ChannelService]] = [
+        lambda orchestrator: WhatsAppService(config, orchestrator)]
+    if config.telegram_bot_token:
+        from bot.channels.telegram.app import (
+            TelegramService,
+            check_token,
+            tune_garbage_collector,
+            webhook_path,
+        )
+
+        check_token(config)
+        if config.webhook_url:
+            webhook_path(config.webhook_url)
+        tune_garbage_collector()
+        channels_for.insert(0, lambda orchestrator: TelegramService(config, orchestrator))
+    return await serve(config, lambda orchestrator: [make(orchestrator)
+                                                     for make in channels_for])

@@ -12,7 +12,7 @@ from bot.cli.common import Subparsers, UserError, existing_database, settings
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALES_DIR, SOURCE_LANGUAGE, Translator
 from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
-from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg
+from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg, whatsapp_url
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
 from storage.pg.links import PgLinkBook
@@ -31,6 +31,8 @@ def register(commands: Subparsers) -> None:
                         help="last day the link counts for this campaign")
     create.add_argument("--out-dir", type=Path, help="where to write the QR files "
                         "(default: DATA_DIR/links)")
+    create.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram",
+                        help="a t.me link (default) or a wa.me link with the code typed in")
     create.add_argument("--create", action="store_true",
                         help="start a new database if there is none yet (the first link)")
     create.set_defaults(handler=create_link)
@@ -50,8 +52,11 @@ def _day(value: str) -> date:
 
 def create_link(args: argparse.Namespace) -> int:
     config = settings()
-    if not config.bot_username:
+    if args.channel == "telegram" and not config.bot_username:
         raise UserError("set BOT_USERNAME (the bot's @username) in .env to make t.me links")
+    if args.channel == "whatsapp" and not config.whatsapp_number:
+        raise UserError("set WHATSAPP_NUMBER (the bot's public number, e.g. +971501234567) "
+                        "in .env to make wa.me links")
     translator = Translator(config.locales_dir or DEFAULT_LOCALES_DIR)
     if args.lang and args.lang not in translator.languages:
         raise UserError(f"--lang {args.lang}: the bot does not speak it. Use one of: "
@@ -71,7 +76,8 @@ async def _create(config: Settings, args: argparse.Namespace, translator: Transl
                                  expires_on=args.expires, now=utc_now())
     finally:
         await book.close()
-    url = link_url(config.bot_username, link.code)
+    url = (whatsapp_url(config.whatsapp_number, link.code) if args.channel == "whatsapp"
+           else link_url(config.bot_username, link.code))
     folder: Path = args.out_dir or config.data_dir / "links"
     language = link.language or SOURCE_LANGUAGE
     text = translator.render(CAPTION, language)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import segno
@@ -30,6 +31,12 @@ CAPTION = N_("Or type this code to the bot:")
 
 def link_url(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
+
+
+def whatsapp_url(number: str, code: str) -> str:
+    """wa.me opens the chat with the code typed in, visible and editable: the person sends
+    it (or not) themselves, and the bot reads it as a typed code."""
+    return f"https://wa.me/{number}?text={quote(code)}"
 
 
 def can_draw(text: str) -> bool:

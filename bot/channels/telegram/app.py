@@ -11,7 +11,6 @@ import gc
 import logging
 import re
 import secrets
-import signal
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -24,21 +23,21 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.channels.common.flood import FloodLimits
+from bot.channels.common.staff import FieldWork
 from bot.channels.telegram.api import ChannelBot
 from bot.channels.telegram.channel import TelegramChannel, utc_now
-from bot.channels.telegram.flood import FloodLimits
 from bot.channels.telegram.limits import ReplyRateLimiter
 from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
-from bot.channels.telegram.staff import FieldWork
 from bot.channels.telegram.texts import COMMANDS
+from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
+from bot.links.qr import link_url
 from bot.orchestrator import Orchestrator
-from bot.runtime import build
-from storage.pg.ledger import PgChannelLedger
-from storage.pg.store import PostgresStore
-from storage.store import Store
-from storage.telegram import TelegramLedger
+from bot.runtime import ChannelService
+from bot.runtime import serve as serve_channels
+from storage.backend import Ledger, open_ledger
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +142,16 @@ class TelegramService:
                 raise ConfigError("several workers on one database need WEBHOOK_URL: "
                                   "long polling serves one worker only")
             self.webhook_secret = orchestrator.keys.tag("telegram-webhook-secret").hex()
-        self.ledger: TelegramLedger | PgChannelLedger[int] | None = _ledger(orchestrator)
+        self.ledger: Ledger | None = open_ledger(orchestrator.store, orchestrator.keys,
+                                                 LEDGER_FLUSH)
         self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
                                        media_limit=media_limit or limit_for(settings),
-                                       flood=flood,
+                                       flood=flood, clean_chat=settings.clean_chat,
                                        clock=clock, sleep=sleep)
-        self.channel.field_work = FieldWork(
-            bot=self.bot, links=orchestrator.store.links, translator=orchestrator.translator,
+        self.channel.conversations.field_work = FieldWork(
+            transport=TelegramTransport(self.bot), channel="telegram",
+            link_for=lambda code: link_url(self.bot.username, code),
+            links=orchestrator.store.links, translator=orchestrator.translator,
             keys=orchestrator.keys, field_worker_ids=settings.field_worker_ids, clock=clock)
         builder = ApplicationBuilder().bot(self.bot).concurrent_updates(CONCURRENT_UPDATES)
         if settings.webhook_url:
@@ -166,6 +168,10 @@ class TelegramService:
     @property
     def mode(self) -> str:
         return "webhook" if self.settings.webhook_url else "polling"
+
+    @property
+    def description(self) -> str:
+        return f"Telegram ({self.mode})"
 
     async def start(self) -> None:
         quiet_platform_logs()
@@ -279,35 +285,15 @@ class TelegramService:
         await self.channel.apologise(update)
 
 
-def _ledger(orchestrator: Orchestrator) -> TelegramLedger | PgChannelLedger[int]:
-    """The channel's bookkeeping where the store keeps its rows (Bot API ids are ints)."""
-    store = orchestrator.store
-    if isinstance(store, Store):
-        return TelegramLedger(store, orchestrator.keys, LEDGER_FLUSH)
-    if isinstance(store, PostgresStore):
-        return store.ledger(orchestrator.keys, LEDGER_FLUSH, parse=int)
-    raise TypeError(f"no channel ledger for {type(store).__name__}")
-
-
 async def serve(settings: Settings) -> int:
+    """The bot on Telegram alone, through the runtime's one start-up/shutdown path."""
     tune_garbage_collector()
-    orchestrator = await build(settings)
-    service: TelegramService | None = None
-    try:
-        service = TelegramService(settings, orchestrator)
-        await service.start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stopping.set)
-        print(f"testimony-bot is running on Telegram ({service.mode}). Stop with Ctrl-C.")
-        await stopping.wait()
-        log.info("shutdown_requested")
-    finally:
-        if service is not None:
-            await service.stop()
-        await orchestrator.store.close()
-    return 0
+    return await serve_channels(settings, lambda orchestrator: telegram_channels(settings,
+                                                                                 orchestrator))
+
+
+def telegram_channels(settings: Settings, orchestrator: Orchestrator) -> list[ChannelService]:
+    return [TelegramService(settings, orchestrator)]
 
 
 def run_telegram(settings: Settings) -> int:

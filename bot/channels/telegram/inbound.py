@@ -12,17 +12,16 @@ phone numbers are never read at all. Malformed updates are ignored, never a cras
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.channels.telegram.codec import Press, campaign_code, decode_callback
-from bot.engine import CommandIn, Event, MediaIn, MediaRef, Start, TextIn, Unsupported
+from bot.channels.common.codec import decode_callback
+from bot.channels.common.commands import read_text
+from bot.channels.common.inbound import Blocked, Edited, Ignored, Said
+from bot.engine import Event, MediaIn, MediaRef, Unsupported
 
-COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s+(.*))?", re.DOTALL)
 # Checked in this order: an animation also carries a `document`, a venue a `location`.
 UNSUPPORTED_KINDS = ("animation", "sticker", "video_note", "video", "venue", "location",
                      "contact", "poll", "dice", "game", "story", "paid_media", "invoice",
@@ -34,44 +33,12 @@ Json = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Said:
-    """The person sent a message (or pressed a button) in their private chat with the bot."""
-
-    chat_id: int
-    language_code: str | None
-    event: Event | None  # None for a button press until its position is resolved
-    event_id: str
-    message_id: int | None = None  # the person's own message, for /exit
-    sent_at: datetime | None = None
-    press: Press | None = None
-    callback_id: str | None = None
-    pressed_message_id: int | None = None  # the message whose button was pressed
-    pressed_text: str | None = None
-
-
-@dataclass(frozen=True)
-class Edited:
-    chat_id: int
-    language_code: str | None
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """The person blocked the bot (or deleted the chat)."""
-
-    chat_id: int
-
-
-@dataclass(frozen=True)
 class NotPrivate:
     """A group, supergroup or channel: the bot leaves it."""
 
     chat_id: int
 
 
-@dataclass(frozen=True)
-class Ignored:
-    reason: str
 
 
 Incoming = Said | Edited | Blocked | NotPrivate | Ignored
@@ -107,25 +74,26 @@ def read_update(update: Json) -> Incoming:
             return Ignored("left_group")  # removed or left already: nothing to do
         return NotPrivate(chat_id)
     language = _str(_obj(body.get("from")).get("language_code"))
+    person = str(chat_id)
     if kind == "message":
-        return _message(body, chat_id, language)
+        return _message(body, person, language)
     if kind == "callback_query":
-        return _press(body, chat_id, language)
+        return _press(body, person, language)
     if kind == "edited_message":
-        return Edited(chat_id, language)
+        return Edited(person, language)
     if kind == "my_chat_member":
         status = _obj(body.get("new_chat_member")).get("status")
-        return Blocked(chat_id) if status == "kicked" else Ignored("unblocked")
+        return Blocked(person) if status == "kicked" else Ignored("unblocked")
     return Ignored(kind)
 
 
-def _message(message: Json, chat_id: int, language: str | None) -> Incoming:
+def _message(message: Json, chat_id: str, language: str | None) -> Incoming:
     message_id, date = _int(message.get("message_id")), _int(message.get("date"))
     event = message_event(message)
     if event is None or message_id is None:
         return Ignored("service_message")
     sent_at = datetime.fromtimestamp(date, UTC) if date is not None else None
-    return Said(chat_id, language, event, f"m{message_id}", message_id=message_id,
+    return Said(chat_id, language, event, f"m{message_id}", message_id=str(message_id),
                 sent_at=sent_at)
 
 
@@ -133,7 +101,7 @@ def message_event(message: Json) -> Event | None:
     """The engine event a private message stands for; None for service messages."""
     text = _str(message.get("text"))
     if text is not None:
-        return _text(text)
+        return read_text(text)
     voice = _obj(message.get("voice"))
     if voice:
         return _media("voice", voice, "audio/ogg")
@@ -166,26 +134,15 @@ def _media(kind: str, file: Json, default_mime: str, force_mime: bool = False) -
                             _int(file.get("duration"))))
 
 
-def _text(text: str) -> Event:
-    # Commands match after NFKC ("／ｈｅｌｐ" is /help); invisible characters are not removed,
-    # so "/de\u200blete" is never taken for /delete.
-    normalized = unicodedata.normalize("NFKC", text).strip()
-    match = COMMAND.fullmatch(normalized) if normalized.startswith("/") else None
-    if match is None:
-        return TextIn(text)
-    name, argument = match[1].lower(), (match[2] or "").strip()
-    if name == "start":
-        return Start(campaign=campaign_code(argument) if argument else None)
-    return CommandIn(name, argument)
-
-
-def _press(query: Json, chat_id: int, language: str | None) -> Incoming:
+def _press(query: Json, chat_id: str, language: str | None) -> Incoming:
     query_id = _str(query.get("id"))
     if query_id is None:
         return Ignored("callback_without_id")
     message = _obj(query.get("message"))
     # An inaccessible (deleted, too old) message comes with date 0 and no text.
     pressed_text = _str(message.get("text")) if message.get("date") else None
+    pressed = _int(message.get("message_id"))
     return Said(chat_id, language, None, f"c{query_id}", press=decode_callback(
         _str(query.get("data"))), callback_id=query_id,
-        pressed_message_id=_int(message.get("message_id")), pressed_text=pressed_text)
+        pressed_message_id=str(pressed) if pressed is not None else None,
+        pressed_text=pressed_text)

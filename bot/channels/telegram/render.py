@@ -9,7 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from bot import outbound as out
-from bot.channels.telegram.codec import encode_callback
+from bot.channels.common.codec import encode_callback
+from bot.channels.common.text import split_text as split_at_words
+from bot.channels.common.text import utf16_len as utf16_len
 from bot.engine.actions import SKIP_KEY
 
 MAX_TEXT = 4096  # Bot API limit for a message's text, in UTF-16 code units
@@ -21,33 +23,9 @@ JSON = dict[str, Any]
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # as api.py sends JSON
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Parts of at most `limit` UTF-16 units, cut at a paragraph, line or space if possible."""
-    text = text.strip() or "…"
-    parts: list[str] = []
-    while utf16_len(text) > limit:
-        cut = _cut_point(text, limit)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    parts.append(text)
-    return [p for p in parts if p]
-
-
-def _cut_point(text: str, limit: int) -> int:
-    # Largest prefix within the limit (UTF-16 counts astral characters twice).
-    end = min(len(text), limit)
-    while utf16_len(text[:end]) > limit:
-        end -= 1
-    window = text[:end]
-    for separator in ("\n\n", "\n", " "):
-        at = window.rfind(separator)
-        if at > end // 2:
-            return at + len(separator)
-    return end
+    return split_at_words(text, limit, utf16_len)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,14 @@ import asyncio
 import hmac
 import json
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
-import tornado.httpserver
-import tornado.netutil
 import tornado.web
+
+from bot.channels.common.http import WebhookHost
 
 log = logging.getLogger(__name__)
 
@@ -144,28 +143,19 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
 class WebhookServer:
     def __init__(self, receiver: WebhookReceiver, path: str, listen: str, port: int) -> None:
-        app = tornado.web.Application(
-            [(rf"{path.rstrip('/')}/?", _UpdateHandler, {"receiver": receiver})],
-            log_function=lambda handler: None,
-        )
         self.receiver = receiver
-        # Tornado's own limit answers 400 before our handler sees the request; ours (413,
-        # from the declared length, in prepare) must come first.
-        self._server = tornado.httpserver.HTTPServer(app, max_body_size=4 * MAX_BODY)
-        self._listen = listen
-        self._port = port
+        self._path = path
+        self._host = WebhookHost.shared(listen, port)  # shared with WhatsApp's webhook
         self.port: int | None = None
 
     async def start(self) -> None:
-        sockets = tornado.netutil.bind_sockets(self._port, address=self._listen,
-                                               family=socket.AF_UNSPEC)
-        self._server.add_sockets(sockets)
-        self.port = int(sockets[0].getsockname()[1])
+        await self._host.add(self._path, _UpdateHandler, {"receiver": self.receiver})
+        self.port = self._host.port
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop accepting, let updates being handled finish, then close connections."""
-        self._server.stop()
+        self._host.remove(self._path)
         if not await self.receiver.drained(grace):
             log.warning("webhook_stopped_with_updates_inflight count=%d",
                         self.receiver.inflight)
-        await self._server.close_all_connections()
+        await self._host.release()

@@ -17,7 +17,7 @@ PRUNE_AT = 10_000  # buckets kept before the full ones (idle people) are dropped
 @dataclass(frozen=True)
 class FloodLimits:
     burst: int = 20  # a multi-choice question tapped quickly, an album, a split long text
-    per_second: float = 1.0  # sustained pace; about what Telegram allows us to answer per chat
+    per_second: float = 1.0  # sustained pace; about what platforms let us answer per chat
     max_waiting: int = 30  # per chat, beyond this updates are refused (and the person told)
 
 
@@ -49,10 +49,10 @@ class FloodGate:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits or FloodLimits()
         self._clock = clock
-        self._buckets: dict[int, TokenBucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._prune_at = PRUNE_AT
 
-    def delay(self, chat_id: int) -> float:
+    def delay(self, chat_id: str) -> float:
         bucket = self._buckets.get(chat_id)
         if bucket is None:
             bucket = self._buckets[chat_id] = TokenBucket(self.limits, self._clock)

@@ -1,27 +1,23 @@
-"""Callback data and campaign codes: small, strictly validated strings from the outside.
+"""Button data and campaign codes: small, strictly validated strings from the outside.
 
-Callback data is `{token}:{position}`: the engine's token (`{session id}.{question seq}`) ties
-a button to one question of one session, and the position names the button within the
-question's keyboard as it was sent. It always fits Telegram's 64 bytes, whatever the flow's
+Button data (Telegram's callback data, WhatsApp's reply and list-row ids) is
+`{token}:{position}`: the engine's token (`{session id}.{question seq}`) ties a button to one
+question of one session, and the position names the button within the question's options as
+they were sent. It always fits Telegram's 64 bytes (WhatsApp allows 256), whatever the flow's
 choice ids are. Anything that does not parse is forged or damaged and is ignored.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data
+from bot.channels.common.inbound import Press
+
+MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data (the smallest of our platforms)
 QUESTION_REF = r"[A-Za-z0-9_-]{1,24}\.[0-9]{1,9}"  # the engine's "{sid}.{seq}"
 CALLBACK = re.compile(rf"({QUESTION_REF}):([0-9]{{1,2}})")
-# Telegram's deep-link payload alphabet and length (t.me/<bot>?start=<code>).
+# A campaign code's alphabet and length: Telegram's deep-link payload (t.me/<bot>?start=<code>).
 CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-@dataclass(frozen=True)
-class Press:
-    token: str
-    position: int
 
 
 def encode_callback(token: str, position: int) -> str:

@@ -1,9 +1,11 @@
-"""Field workers inside Telegram: `/newlink` (a short guided dialogue that ends with the link
-and its QR code) and `/stats` (the funnel of the links they made, small counts masked).
+"""Field workers inside a chat channel: `/newlink` (a short guided dialogue that ends with
+the link and its QR code) and `/stats` (the funnel of the links they made, small counts
+masked).
 
-Field workers are the Telegram ids in FIELD_WORKER_IDS; only their keyed pseudonyms are kept,
-in memory and as the `created_by` of their links. Anyone else who sends these commands gets
-the ordinary help, as if they did not exist.
+Field workers are the platform ids the deployment lists (FIELD_WORKER_IDS for Telegram,
+WHATSAPP_FIELD_WORKERS for WhatsApp); only their keyed pseudonyms are kept, in memory and as
+the `created_by` of their links. Anyone else who sends these commands gets the ordinary help,
+as if they did not exist.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.channels.telegram.api import ChannelBot
-from bot.channels.telegram.inbound import Said
+from bot.channels.common.inbound import Said
+from bot.channels.common.transport import Transport
 from bot.engine import CommandIn, TextIn
 from bot.engine import messages as msg
 from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
-from bot.links.qr import CAPTION, link_url, qr_png
+from bot.links.qr import CAPTION, qr_png
 from storage.backend import LinkStore
 from storage.links import LinkFigures
 from storage.server_keys import ServerKeys
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 STAFF_COMMANDS = frozenset({"newlink", "stats"})
 MAX_FIELD = 64
-CHANNEL = "telegram"
+MAX_STATS = 4096  # one message on every platform we serve
 
 ASK_CAMPAIGN = N_("A new link. Which campaign is it for? (for example: imrf-2022) "
                   "Send /cancel to stop.")
@@ -73,19 +75,21 @@ class Draft:
 
 
 class FieldWork:
-    def __init__(self, *, bot: ChannelBot, links: LinkStore, translator: Translator,
-                 keys: ServerKeys, field_worker_ids: Iterable[str],
-                 clock: Callable[[], datetime]) -> None:
-        self.bot = bot
+    def __init__(self, *, transport: Transport, channel: str, link_for: Callable[[str], str],
+                 links: LinkStore, translator: Translator, keys: ServerKeys,
+                 field_worker_ids: Iterable[str], clock: Callable[[], datetime]) -> None:
+        self.transport = transport
+        self.channel = channel
+        self.link_for = link_for  # a link code -> the URL that opens the bot with it
         self.links = links
         self.translator = translator
         self.keys = keys
         self.clock = clock
-        self._members = frozenset(keys.pseudonym(CHANNEL, uid) for uid in field_worker_ids)
+        self._members = frozenset(keys.pseudonym(channel, uid) for uid in field_worker_ids)
         self._drafts: dict[bytes, Draft] = {}
 
-    def _member(self, chat_id: int) -> bytes | None:
-        pseudonym = self.keys.pseudonym(CHANNEL, str(chat_id))
+    def _member(self, chat_id: str) -> bytes | None:
+        pseudonym = self.keys.pseudonym(self.channel, chat_id)
         return pseudonym if pseudonym in self._members else None
 
     async def take(self, said: Said) -> Said | None:
@@ -121,7 +125,7 @@ class FieldWork:
         await self._answer(said.chat_id, member, draft, event.text.strip(), language)
         return None
 
-    async def _answer(self, chat_id: int, member: bytes, draft: Draft, text: str,
+    async def _answer(self, chat_id: str, member: bytes, draft: Draft, text: str,
                       language: str) -> None:
         if not text:
             await self._say(chat_id, EMPTY, language)
@@ -147,13 +151,13 @@ class FieldWork:
             campaign=draft.campaign, partner=draft.partner, region=draft.region,
             language=None if choice in no_preset else choice, now=self.clock(),
             created_by=member)
-        url = link_url(self.bot.username, link.code)
+        url = self.link_for(link.code)
         await self._say(chat_id, READY.format(url=url, code=link.code), language)
         printed = self._render(CAPTION, link.language or language)
-        await self.bot.send_photo(chat_id, qr_png(url, link.code, printed), caption=link.code)
-        log.info("link_created_in_telegram")
+        await self.transport.send_photo(chat_id, qr_png(url, link.code, printed), link.code)
+        log.info("link_created_in_chat channel=%s", self.channel)
 
-    async def _ask(self, chat_id: int, draft: Draft, language: str) -> None:
+    async def _ask(self, chat_id: str, draft: Draft, language: str) -> None:
         question = {"campaign": ASK_CAMPAIGN, "partner": ASK_PARTNER, "region": ASK_REGION,
                     "language": ASK_LANGUAGE.format(codes=self._codes())}[draft.next_field]
         await self._say(chat_id, question, language)
@@ -161,7 +165,7 @@ class FieldWork:
     def _codes(self) -> str:
         return ", ".join(self.translator.languages)
 
-    async def _stats(self, chat_id: int, member: bytes, language: str) -> None:
+    async def _stats(self, chat_id: str, member: bytes, language: str) -> None:
         figures = await self.links.figures(await self.links.all(created_by=member))
         if not figures:
             await self._say(chat_id, NO_LINKS, language)
@@ -169,7 +173,7 @@ class FieldWork:
         today = self.clock().date()
         parts = [self._render(STATS_HEAD, language)]
         parts += [self._describe(item, today, language) for item in figures]
-        await self.bot.send_text(chat_id, "\n\n".join(parts)[:4096])
+        await self.transport.send_text(chat_id, "\n\n".join(parts)[:MAX_STATS])
 
     def _describe(self, item: LinkFigures, today: date, language: str) -> str:
         link = item.link
@@ -184,5 +188,5 @@ class FieldWork:
     def _render(self, text: Text, language: str) -> str:
         return self.translator.render(text, language)
 
-    async def _say(self, chat_id: int, text: Text, language: str) -> None:
-        await self.bot.send_text(chat_id, self._render(text, language))
+    async def _say(self, chat_id: str, text: Text, language: str) -> None:
+        await self.transport.send_text(chat_id, self._render(text, language))

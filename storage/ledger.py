@@ -1,13 +1,14 @@
-"""The Telegram channel's bookkeeping: updates already handled, and message ids /exit may delete.
+"""A channel's bookkeeping: updates already handled, and message ids /exit may delete.
 
-- Processed updates are kept as keyed tags (`ServerKeys.tag`), never as raw ids, for a day:
-  Telegram redelivers an unacknowledged update for at most 24 hours. They are loaded into
+- Processed updates (Telegram's update ids, WhatsApp's message ids) are kept as keyed tags
+  (`ServerKeys.tag`), never as raw ids, for a day: Telegram redelivers an unacknowledged
+  update for at most 24 hours, and Meta retries a webhook for less. They are loaded into
   memory at start-up, so checking an update costs no database round trip.
 - Message ids are mirrored here only for people who consented: the foreign key to
   `respondents` makes an earlier insert impossible, so nothing is stored before consent; ids
   given before consent wait in memory until the respondent row exists. They are deleted when
   the session ends, erased with the respondent (ON DELETE CASCADE) and pruned after 48 hours,
-  when Telegram no longer lets a bot delete them anyway.
+  when Telegram no longer lets a bot delete them anyway. Ids are strings on every platform.
 
 Writes are grouped: a background task commits whatever queued up every `flush_interval`
 seconds in one transaction on the store's connection (so it never competes with the store's
@@ -35,7 +36,7 @@ UPDATE_MEMORY = timedelta(hours=25)  # Telegram keeps an unconfirmed update for 
 DELETABLE_FOR = timedelta(hours=48)  # bots may delete private-chat messages for 48 hours
 PRUNE_EVERY = timedelta(hours=1)
 
-TrackedId = tuple[int, datetime]
+TrackedId = tuple[str, datetime]
 
 
 def _day(moment: datetime) -> str:
@@ -43,9 +44,12 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-class TelegramLedger:
-    def __init__(self, store: Store, keys: ServerKeys, flush_interval: float = 0.05) -> None:
+class ChannelLedger:
+    def __init__(self, store: Store, keys: ServerKeys, flush_interval: float = 0.05, *,
+                 channel: str = "telegram") -> None:
         self._store = store
+        self._channel = channel
+        self._kind = f"{channel}-update"
         self._keys = keys
         self._flush_interval = flush_interval
         self._seen: dict[bytes, datetime] = {}  # tag -> when first seen (insertion ordered)
@@ -57,20 +61,21 @@ class TelegramLedger:
         self._task: asyncio.Task[None] | None = None
         self._last_prune: datetime | None = None
         self._last_mark: datetime | None = None
-        self._sent_at: dict[tuple[bytes, int], datetime] = {}
+        self._sent_at: dict[tuple[bytes, str], datetime] = {}
         self._flush_lock = asyncio.Lock()
 
     async def start(self, now: datetime) -> None:
         """Prune what has aged out and load the updates handled in the last day."""
         await self._prune(now)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT tag, seen_on FROM telegram_updates ORDER BY seen_on"
+            "SELECT tag, seen_on FROM channel_updates WHERE channel = ? ORDER BY seen_on",
+            (self._channel,),
         ) as cursor:
             async for tag, seen_on in cursor:
                 # As if seen at the end of that day: kept at least as long as needed.
                 self._seen[bytes(tag)] = datetime.fromisoformat(seen_on).replace(
                     tzinfo=now.tzinfo) + timedelta(days=1)
-        self._task = asyncio.create_task(self._flush_loop(), name="telegram-ledger")
+        self._task = asyncio.create_task(self._flush_loop(), name=f"{self._kind}-ledger")
 
     async def close(self) -> None:
         self._closing = True
@@ -80,10 +85,10 @@ class TelegramLedger:
         await self.flush()
 
     # -- updates ---------------------------------------------------------------------------
-    def claim(self, update_id: int, now: datetime) -> bytes | None:
+    def claim(self, update_id: str, now: datetime) -> bytes | None:
         """The update's tag the first time it is seen (from then on it counts as seen, also
         while in flight); None for an update seen before."""
-        tag = self._keys.tag("telegram-update", str(update_id))
+        tag = self._keys.tag(self._kind, update_id)
         if tag in self._seen:
             return None
         self._seen[tag] = now
@@ -114,11 +119,12 @@ class TelegramLedger:
         await self.flush()
         horizon = _day(now - DELETABLE_FOR)
         async with self._store.transaction() as conn, conn.execute(
-            "SELECT message_id, sent_on FROM telegram_messages "
-            "WHERE respondent_id = ? AND sent_on >= ? ORDER BY message_id",
-            (respondent, horizon),
+            "SELECT message_id, sent_on FROM channel_messages "
+            "WHERE channel = ? AND respondent_id = ? AND sent_on >= ? "
+            "ORDER BY length(message_id), message_id",
+            (self._channel, respondent, horizon),
         ) as cursor:
-            stored = [(int(mid), datetime.fromisoformat(on).replace(tzinfo=now.tzinfo))
+            stored = [(str(mid), datetime.fromisoformat(on).replace(tzinfo=now.tzinfo))
                       async for mid, on in cursor]
         # The database knows the day only; this process remembers the exact time of what
         # it sent. After a restart an id may be a little older than 48 hours, and Telegram
@@ -156,18 +162,19 @@ class TelegramLedger:
             async with self._store.transaction() as conn:
                 if marks:
                     await conn.executemany(
-                        "INSERT OR IGNORE INTO telegram_updates (tag, seen_on) VALUES (?, ?)",
-                        marks)
+                        "INSERT OR IGNORE INTO channel_updates (channel, tag, seen_on) "
+                        "VALUES (?, ?, ?)", [(self._channel, tag, on) for tag, on in marks])
                 if forgotten:
                     await conn.executemany(
-                        "DELETE FROM telegram_messages WHERE respondent_id = ?",
-                        [(r,) for r in forgotten])
+                        "DELETE FROM channel_messages WHERE channel = ? AND respondent_id = ?",
+                        [(self._channel, r) for r in forgotten])
                 if snapshot:
                     saved = await self._consented(conn, list(snapshot))
                     await conn.executemany(
-                        "INSERT OR IGNORE INTO telegram_messages (respondent_id, message_id, "
-                        "sent_on) VALUES (?, ?, ?)",
-                        [(r, mid, _day(at)) for r in saved for mid, at in snapshot[r][1]])
+                        "INSERT OR IGNORE INTO channel_messages (channel, respondent_id, "
+                        "message_id, sent_on) VALUES (?, ?, ?, ?)",
+                        [(self._channel, r, mid, _day(at)) for r in saved
+                         for mid, at in snapshot[r][1]])
         except BaseException:
             self._marks[:0] = marks
             self._forgotten |= forgotten
@@ -202,10 +209,10 @@ class TelegramLedger:
         update_horizon, message_horizon = now - UPDATE_MEMORY, now - DELETABLE_FOR
         async with self._store.transaction() as conn:
             # Days, not times: a row goes the day after its horizon has passed entirely.
-            await conn.execute("DELETE FROM telegram_updates WHERE seen_on < ?",
-                               (_day(update_horizon),))
-            await conn.execute("DELETE FROM telegram_messages WHERE sent_on < ?",
-                               (_day(message_horizon),))
+            await conn.execute("DELETE FROM channel_updates WHERE channel = ? AND seen_on < ?",
+                               (self._channel, _day(update_horizon)))
+            await conn.execute("DELETE FROM channel_messages WHERE channel = ? AND sent_on < ?",
+                               (self._channel, _day(message_horizon)))
         for tag, seen_at in list(self._seen.items()):
             if seen_at >= update_horizon:
                 break  # insertion order is time order

@@ -1,0 +1,64 @@
+"""One HTTP server per WEBHOOK_LISTEN:WEBHOOK_PORT, shared by the channels that take webhooks
+(Telegram at its WEBHOOK_URL's path, WhatsApp at /whatsapp/webhook), so both can run in one
+process behind one reverse-proxy rule. Each channel adds its route when it starts and takes
+it away when it stops; the socket closes with the last one."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, ClassVar
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.routing
+import tornado.web
+
+MAX_REQUEST = 4 * 1024 * 1024  # tornado's own cap; each handler checks its smaller limit first
+
+
+class WebhookHost:
+    _open: ClassVar[dict[tuple[str, int], WebhookHost]] = {}
+
+    @classmethod
+    def shared(cls, listen: str, port: int) -> WebhookHost:
+        host = cls._open.get((listen, port))
+        if host is None:
+            host = cls._open[(listen, port)] = cls(listen, port)
+        return host
+
+    def __init__(self, listen: str, port: int) -> None:
+        self.listen = listen
+        self.requested_port = port
+        self._app = tornado.web.Application([], log_function=lambda handler: None)
+        # Tornado's own limit answers 400 before a handler sees the request; the handlers'
+        # (413, from the declared length) must come first.
+        self._server = tornado.httpserver.HTTPServer(self._app, max_body_size=MAX_REQUEST)
+        self._routes: dict[str, tornado.routing.Rule] = {}
+        self.port: int | None = None
+
+    async def add(self, path: str, handler: type[tornado.web.RequestHandler],
+                  arguments: dict[str, Any]) -> None:
+        """Serve `path` (a trailing slash allowed) with `handler`; opens the socket first."""
+        if self.port is None:
+            sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.listen,
+                                                   family=socket.AF_UNSPEC)
+            self._server.add_sockets(sockets)
+            self.port = int(sockets[0].getsockname()[1])
+        rule = tornado.routing.Rule(tornado.routing.PathMatches(rf"{path.rstrip('/')}/?"),
+                                    handler, arguments)
+        self._app.wildcard_router.rules.append(rule)
+        self._routes[path] = rule
+
+    def remove(self, path: str) -> None:
+        """Stop serving `path` (requests to it get 404 from now on)."""
+        rule = self._routes.pop(path, None)
+        if rule is not None:
+            self._app.wildcard_router.rules.remove(rule)
+
+    async def release(self) -> None:
+        """Once no route is left: close the socket and the open connections."""
+        if not self._routes and self.port is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+            self._open.pop((self.listen, self.requested_port), None)
+            self.port = None
