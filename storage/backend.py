@@ -7,7 +7,7 @@ conformance suite (tests/test_store_conformance.py) runs the same tests against 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from pathlib import Path
@@ -15,13 +15,33 @@ from typing import Protocol
 
 from storage.ledger import ChannelLedger
 from storage.links import Link, LinkFigures
-from storage.pg.ledger import PgChannelLedger
 from storage.sealing import RecipientKey
 from storage.server_keys import ServerKeys
 from storage.store import Changes, RespondentStatus, Store
 
-# A channel's bookkeeping (handled updates, message ids /exit may delete), on either backend.
-Ledger = ChannelLedger | PgChannelLedger[str]
+# PostgreSQL's modules (and psycopg) are imported only when DATABASE_URL asks for them: a
+# SQLite deployment starts without them.
+
+
+class Ledger(Protocol):
+    """A channel's bookkeeping (handled updates, message ids /exit may delete): SQLite's
+    storage.ledger.ChannelLedger or PostgreSQL's storage.pg.ledger.PgChannelLedger."""
+
+    async def start(self, now: datetime) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    def claim(self, update_id: str, now: datetime) -> bytes | None: ...
+
+    def handled(self, tag: bytes, now: datetime) -> None: ...
+
+    def track(self, respondent: bytes, messages: Iterable[tuple[str, datetime]]) -> None: ...
+
+    def forget(self, respondent: bytes) -> None: ...
+
+    async def tracked(self, respondent: bytes, now: datetime) -> list[tuple[str, datetime]]: ...
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

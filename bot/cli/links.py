@@ -7,6 +7,7 @@ import asyncio
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import Subparsers, UserError, existing_database, settings
 from bot.config import Settings
@@ -15,7 +16,9 @@ from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
 from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg, whatsapp_url
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
-from storage.pg.links import PgLinkBook
+
+if TYPE_CHECKING:
+    from storage.pg.links import PgLinkBook
 
 
 def register(commands: Subparsers) -> None:
@@ -166,5 +169,7 @@ async def _disable(config: Settings, code: str) -> int:
 async def _open_links(config: Settings) -> LinkBook | PgLinkBook:
     """The links on PostgreSQL when DATABASE_URL is set, else in DATA_DIR's SQLite file."""
     if config.database_url:
+        from storage.pg.links import PgLinkBook
+
         return await PgLinkBook.open(config.database_url.value)
     return await LinkBook.open(config.database_path)
