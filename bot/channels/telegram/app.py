@@ -138,10 +138,10 @@ class TelegramService:
         if orchestrator.store.shared:
             # Several workers behind one webhook: each sets it at start, so they must agree
             # on its secret. Derived from the server secret, never written anywhere.
-            if not settings.webhook_url:
-                raise ConfigError("several workers on one database need WEBHOOK_URL: "
-                                  "long polling serves one worker only")
             self.webhook_secret = orchestrator.keys.tag("telegram-webhook-secret").hex()
+            if not settings.webhook_url:
+                log.warning("polling_on_shared_database: run one worker only, or set "
+                            "WEBHOOK_URL (Telegram hands updates to one poller at a time)")
         self.ledger: Ledger | None = open_ledger(orchestrator.store, orchestrator.keys,
                                                  LEDGER_FLUSH)
         self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
