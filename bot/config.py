@@ -70,6 +70,7 @@ class Settings:
         """Any WhatsApp setting given: then all the required ones must be (checked at start)."""
         return bool(self.whatsapp_access_token or self.whatsapp_phone_number_id
                     or self.whatsapp_app_secret or self.whatsapp_verify_token)
+    database_url: Secret = field(default_factory=lambda: Secret(""))
 
     # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
     server_secret_in_dotenv: bool = field(default=False, metadata={"derived": True})
@@ -193,7 +194,17 @@ def load_settings(environ: Mapping[str, str] | None = None,
         whatsapp_field_workers=tuple(
             _number(item, "WHATSAPP_FIELD_WORKERS") or ""
             for item in get("WHATSAPP_FIELD_WORKERS").split(",") if item.strip()),
+        database_url=Secret(_database_url(get("DATABASE_URL"))),
     )
+
+
+def _database_url(value: str) -> str:
+    """Empty (SQLite in DATA_DIR) or a PostgreSQL URL; shown only as set / not set, since it
+    may carry a password."""
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/db), "
+                          "or empty for SQLite in DATA_DIR")
+    return value
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:

@@ -56,8 +56,9 @@ from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
+from storage.backend import StoreBackend, Turn
 from storage.server_keys import ServerKeys, StateError
-from storage.store import AnswerIn, Changes, ConsentIn, Store, WriteFailed
+from storage.store import AnswerIn, Changes, ConsentIn, WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _command_name(name: str) -> str:
 
 
 class Orchestrator:
-    def __init__(self, script: Script, store: Store, keys: ServerKeys,
+    def __init__(self, script: Script, store: StoreBackend, keys: ServerKeys,
                  translator: Translator, clock: Callable[[], datetime]) -> None:
         self.script = script
         self.store = store
@@ -142,27 +143,39 @@ class Orchestrator:
         lock = self._locks.get(respondent)
         if lock is None:
             lock = self._locks[respondent] = asyncio.Lock()
-        async with lock:
-            return await self._handle(respondent, event, event_id, language_hint, fetch_media,
-                                      wording)
+        # The in-process lock orders this worker's events; the store's turn orders them
+        # across workers sharing one database (a no-op with a single SQLite worker).
+        async with lock, self.store.turn(respondent) as turn:
+            return await self._handle(turn, respondent, event, event_id, language_hint,
+                                      fetch_media, wording)
 
     async def peek(self, channel: str, user_id: str) -> SessionState:
         """The person's working state, read-only: for a channel's own decisions (whether a
         typed campaign code comes before consent, which language a notice is in)."""
-        return (await self._load(self.keys.pseudonym(channel, user_id), None)).state
+        return (await self._load(self.store, self.keys.pseudonym(channel, user_id), None)).state
 
-    async def _handle(self, respondent: bytes, event: Event, event_id: str | None,
+    async def current_prompt(self, channel: str, user_id: str) -> out.Prompt | None:
+        """The question the person has open, rendered, read-only. With several workers a
+        button's meaning is known only to the worker that drew it: another one finds it
+        here (the engine asks the current question again, pure, nothing stored)."""
+        state = await self.peek(channel, user_id)
+        language = state.language or self.script.default_language
+        _, actions = step(self.script, state, Repeat(), self.clock())
+        return next((reply for reply in self._deliver(actions, language)
+                     if isinstance(reply, out.Prompt)), None)
+
+    async def _handle(self, turn: Turn, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None,
                       wording: Mapping[Text, Text] | None) -> list[out.Outbound]:
-        session = await self._load(respondent, language_hint)
+        session = await self._load(turn, respondent, language_hint)
         now = self.clock()
         if event_id is not None and event_id in session.seen:
             # Stored once already. The person may never have seen what came next (a crash
             # between saving and sending): ask the current question again, store nothing.
             log.info("duplicate_event_repeated")
             event, event_id = Repeat(), None
-        event = await self._attribute(event, session.state, now, language_hint)
+        event = await self._attribute(turn, event, session.state, now, language_hint)
         new_state, actions = step(self.script, session.state, event, now)
         language = (new_state or session.state).language or self.script.default_language
         try:
@@ -179,11 +192,18 @@ class Orchestrator:
         kept = _Session(new_state, seen) if new_state else None
         if session.unreadable:
             changes.end_session = True
+        # A finished person keeps no working state (their profile says they finished): an
+        # event that changes nothing but the ids seen (a redelivered last message) must not
+        # bring a session row back.
         if (kept and new_state and new_state.consented and not changes.end_session
-                and (new_state != session.state or seen != session.seen)):
+                and (new_state != session.state
+                     or (seen != session.seen and new_state.phase is not Phase.DONE))):
             changes.state = kept.to_bytes()
+        if (self.store.shared and kept and new_state and not new_state.consented
+                and not changes.end_session):
+            changes.pending_state = kept.to_bytes()  # other workers must see it
         try:
-            await self.store.apply(changes)
+            await turn.apply(changes)
         except WriteFailed:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
@@ -216,7 +236,7 @@ class Orchestrator:
             log.info("sessions_expired count=%d", closed)
         return closed
 
-    async def _attribute(self, event: Event, state: SessionState, now: datetime,
+    async def _attribute(self, turn: Turn, event: Event, state: SessionState, now: datetime,
                          language_hint: str | None) -> Event:
         """Resolve a campaign code against the links table; a link's code typed before
         consent counts as /start with it (bot.links.codes says which texts may be codes).
@@ -229,21 +249,23 @@ class Orchestrator:
             event = Start(campaign=event.argument.strip() or None, language_hint=language_hint)
         if isinstance(event, TextIn) and not state.consented:
             candidate = typed_code(event.text) or maybe_link_code(event.text)
-            link = await self.store.links.find(candidate) if candidate else None
+            link = await turn.links.find(candidate) if candidate else None
             if link is not None:
                 log.info("typed_campaign_code")
                 return Start(campaign=link.attribution(now.date()),
                              language_hint=link.language or language_hint)
         if not isinstance(event, Start) or not event.campaign:
             return event
-        link = await self.store.links.find(event.campaign)
+        link = await turn.links.find(event.campaign)
         if link is None:
             return Start(campaign=None, language_hint=event.language_hint)
         return Start(campaign=link.attribution(now.date()),
                      language_hint=link.language or event.language_hint)
 
-    async def _load(self, respondent: bytes, language_hint: str | None) -> _Session:
-        cached = self._sessions.get(respondent)
+    async def _load(self, turn: Turn | StoreBackend, respondent: bytes,
+                    language_hint: str | None) -> _Session:
+        # Several workers: another one may have moved this person on, so never from memory.
+        cached = None if self.store.shared else self._sessions.get(respondent)
         if cached is not None:
             self._sessions.move_to_end(respondent)
             return cached
@@ -252,10 +274,12 @@ class Orchestrator:
         if chosen is not None:
             fresh = fresh.evolve(language=chosen, language_chosen=True)
         try:
-            status = await self.store.status(respondent)
+            status = await turn.status(respondent)
             if status.state is not None:
                 session = _Session.from_bytes(status.state)
-                session.state = session.state.evolve(stored=True, copied=status.copied)
+                # (A state before consent, shared by several workers, has nothing stored.)
+                session.state = session.state.evolve(stored=status.known,
+                                                     copied=status.copied)
                 return session
         except (UnreadableState, StateError):
             # Damaged, or written with another SERVER_SECRET: begin again, once, kindly (the
@@ -281,6 +305,8 @@ class Orchestrator:
             self._chosen_languages.popitem(last=False)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
+        if self.store.shared:
+            return  # the database holds it (see _load)
         if session is None:
             self._sessions.pop(respondent, None)
             return

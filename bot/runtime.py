@@ -26,11 +26,11 @@ from bot.flow import FlowError, load_consent, load_questionnaire
 from bot.i18n import DEFAULT_LOCALES_DIR, Translator
 from bot.orchestrator import Orchestrator
 from bot.retention import retention
+from storage.backend import open_store
 from storage.db import DatabaseError
 from storage.keys import KeyFileError, KeyPair, encode_public, parse_recipients, wrap_private_key
 from storage.sealing import RecipientKey
 from storage.server_keys import MIN_SECRET_BYTES, ServerKeys, new_secret
-from storage.store import Store
 from storage.vault import in_ram
 
 log = logging.getLogger(__name__)
@@ -203,9 +203,12 @@ async def build(settings: Settings) -> Orchestrator:
     script = load_script(settings, translator)
     secrets = load_secrets(settings)
     try:
-        store = await Store.open(settings.database_path, secrets.recipients,
-                                 secrets.server_keys)
+        store = await open_store(settings.database_url.value, settings.database_path,
+                                 secrets.recipients, secrets.server_keys)
     except DatabaseError as exc:
+        if settings.database_url:
+            raise ConfigError(f"{exc}. Check DATABASE_URL and that PostgreSQL is running."
+                              ) from exc
         raise ConfigError(f"{exc}. Check DATA_DIR ({settings.data_dir}) is writable.") from exc
     if settings.db_max_mb:
         await store.limit_size(settings.db_max_mb * 1_000_000)

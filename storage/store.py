@@ -92,12 +92,15 @@ class Changes:
     erase: bool = False
     state: bytes | None = None  # new working state (plaintext; encrypted here)
     end_session: bool = False
+    # Working state before consent, for a store shared by several workers (Store.shared);
+    # a single worker keeps it in memory and never sets it.
+    pending_state: bytes | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.consent or self.answers or self.dropped or self.counters
                     or self.completed or self.erase or self.state is not None
-                    or self.end_session)
+                    or self.end_session or self.pending_state is not None)
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,70 @@ class Profile:
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
 
 
+def build_records(keys: ServerKeys, changes: Changes) -> list[_Record]:
+    """The sealed rows one change writes: its answers, its consent, its completion.
+    Whatever says what a row is about goes inside the seal."""
+    respondent = changes.respondent
+
+    def record(slot: str, header: dict[str, object], body: bytes = b"") -> _Record:
+        record_id = os.urandom(16)
+        return _Record(record_id, keys.slot(respondent, slot), payload.encode(header, body),
+                       payload.record_aad(record_id, respondent))
+
+    records = []
+    consent = changes.consent
+    if consent is not None:
+        records.append(record(CONSENT_SLOT, {
+            "type": payload.CONSENT, "version": consent.version,
+            "language": consent.language, "agreed_at": consent.agreed_at.isoformat(),
+            "items": dict(consent.items), "campaign": changes.campaign}))
+    for answer in changes.answers:
+        records.append(record(answer.question_id, {
+            "type": payload.ANSWER, "question_id": answer.question_id,
+            "flow_id": answer.flow_id, "flow_version": answer.flow_version,
+            "language": answer.language,
+            "at": (answer.at or changes.now).isoformat(), **answer.header,
+        }, answer.body))
+    if changes.completed:
+        records.append(record(COMPLETED_SLOT, {"type": payload.COMPLETED,
+                                               "at": changes.now.isoformat()}))
+    return records
+
+
+def server_blobs(keys: ServerKeys, recipients: tuple[RecipientKey, ...], changes: Changes
+                 ) -> tuple[bytes | None, bytes | None, tuple[bytes, bytes] | None]:
+    """The working state and profile, encrypted with the server's own key (they stay on the
+    server), and the erasure record sealed to the researchers, if the change has them."""
+    respondent = changes.respondent
+    state_blob = (keys.seal_state(respondent, changes.state)
+                  if changes.state is not None else None)
+    profile_blob = None
+    if changes.consent or changes.completed:
+        language = changes.consent.language if changes.consent else changes.language
+        profile_blob = keys.seal_state(
+            respondent, Profile(language, changes.completed).encode(), PROFILE_PURPOSE)
+    erasure = None
+    if changes.erase:
+        record_id = os.urandom(16)
+        erasure = (record_id, seal(
+            payload.encode({"type": payload.ERASURE, "respondent": respondent.hex()}),
+            recipients, payload.erasure_aad(record_id)))
+    return state_blob, profile_blob, erasure
+
+
+def seal_changes(keys: ServerKeys, recipients: tuple[RecipientKey, ...], changes: Changes
+                 ) -> _Sealed:
+    """Everything of a change sealed here, in this process (a backend without a helper)."""
+    records = tuple((record, seal(record.plaintext, recipients, record.associated_data))
+                    for record in build_records(keys, changes))
+    return _Sealed(changes, records, *server_blobs(keys, recipients, changes))
+
+
 class Store:
+    """The SQLite backend: one worker, one file (storage.backend names the interface)."""
+
+    shared = False  # one worker: its memory may hold working state between events
+
     def __init__(self, conn: aiosqlite.Connection, recipients: Sequence[RecipientKey],
                  keys: ServerKeys, *, seal_helper_after: int | None = SEAL_HELPER_AFTER
                  ) -> None:
@@ -287,6 +353,12 @@ class Store:
             else None
         return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
 
+    @contextlib.asynccontextmanager
+    async def turn(self, respondent: bytes) -> AsyncIterator[Store]:
+        """One event of one person: the orchestrator's own lock already orders a single
+        worker's events, and `apply` is the commit, so the store itself is the turn."""
+        yield self
+
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
             return {(c, m): n async for c, m, n in cursor}
@@ -310,57 +382,13 @@ class Store:
         helper = self._helper if self._helper and self._helper.ready and self._helper.alive \
             else None
         sealed = []
-        for record in self._records(changes):
+        for record in build_records(self._keys, changes):
             sealed.append((record, seal(record.plaintext, self._recipients,
                                         record.associated_data)
                            if helper is None else helper.seal(record.plaintext,
                                                               record.associated_data)))
-        # The working state and profile are encrypted with the server's own key: they stay.
-        keys, respondent = self._keys, changes.respondent
-        state_blob = (keys.seal_state(respondent, changes.state)
-                      if changes.state is not None else None)
-        profile_blob = None
-        if changes.consent or changes.completed:
-            language = changes.consent.language if changes.consent else changes.language
-            profile_blob = keys.seal_state(
-                respondent, Profile(language, changes.completed).encode(), PROFILE_PURPOSE)
-        erasure = None
-        if changes.erase:
-            record_id = os.urandom(16)
-            erasure = (record_id, seal(
-                payload.encode({"type": payload.ERASURE, "respondent": respondent.hex()}),
-                self._recipients, payload.erasure_aad(record_id)))
-        return _Sealing(changes, tuple(sealed), state_blob, profile_blob, erasure)
-
-    def _records(self, changes: Changes) -> list[_Record]:
-        """The sealed rows one change writes: its answers, its consent, its completion.
-        Whatever says what a row is about goes inside the seal."""
-        respondent = changes.respondent
-
-        def record(slot: str, header: dict[str, object], body: bytes = b"") -> _Record:
-            record_id = os.urandom(16)
-            return _Record(record_id, self._keys.slot(respondent, slot),
-                           payload.encode(header, body),
-                           payload.record_aad(record_id, respondent))
-
-        records = []
-        consent = changes.consent
-        if consent is not None:
-            records.append(record(CONSENT_SLOT, {
-                "type": payload.CONSENT, "version": consent.version,
-                "language": consent.language, "agreed_at": consent.agreed_at.isoformat(),
-                "items": dict(consent.items), "campaign": changes.campaign}))
-        for answer in changes.answers:
-            records.append(record(answer.question_id, {
-                "type": payload.ANSWER, "question_id": answer.question_id,
-                "flow_id": answer.flow_id, "flow_version": answer.flow_version,
-                "language": answer.language,
-                "at": (answer.at or changes.now).isoformat(), **answer.header,
-            }, answer.body))
-        if changes.completed:
-            records.append(record(COMPLETED_SLOT, {"type": payload.COMPLETED,
-                                                   "at": changes.now.isoformat()}))
-        return records
+        return _Sealing(changes, tuple(sealed),
+                        *server_blobs(self._keys, self._recipients, changes))
 
     def _start_helper_if_busy(self) -> None:
         """Start the seal helper once, when changes pile up (see the module docstring)."""

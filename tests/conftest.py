@@ -22,6 +22,8 @@ from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.fakes.bot_api import FakeBotApi
 
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FLOWS = Path(__file__).resolve().parent / "data" / "flows"
 DEFAULT_FLOWS = ROOT / "bot" / "flows"

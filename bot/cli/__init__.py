@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import backup, chat, export, flows, keys, links, opener, report, unlock
+from bot.cli import backup, chat, export, flows, keys, links, migrate, opener, report, unlock
 from bot.cli.common import UserError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (chat, keys, unlock, flows, opener, links, backup, export, report)
+COMMAND_MODULES = (chat, keys, unlock, flows, opener, links, backup, migrate, export, report)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli.common import Subparsers, UserError, counted, existing_database, settings
-from storage.maintenance import MaintenanceError, backup, expire_sessions, purge_through
+from storage import maintenance as sqlite_maintenance
+from storage.maintenance import MaintenanceError, SnapshotSummary
 
 MAX_DAYS = 3650
 
@@ -35,12 +36,46 @@ def register(commands: Subparsers) -> None:
                        help="only count what --through would delete")
     purge.set_defaults(handler=run_purge)
 
+    compact = commands.add_parser(
+        "compact", help="PostgreSQL: rewrite the tables so erased rows leave the data files")
+    compact.set_defaults(handler=run_compact)
 
-def _database(args: argparse.Namespace) -> Path:
-    """The live database, which must exist: run from the wrong folder, a backup would
-    otherwise snapshot a new empty database and report success."""
+
+def _database(args: argparse.Namespace) -> Path | str:
+    """The live database: DATABASE_URL (PostgreSQL) unless --db names a file; a file must
+    exist: run from the wrong folder, a backup would otherwise snapshot a new empty database
+    and report success."""
     path: Path | None = args.db
-    return existing_database(path if path is not None else settings(args).database_path)
+    if path is None:
+        config = settings(args)
+        if config.database_url:
+            return config.database_url.value
+        path = config.database_path
+    return existing_database(path)
+
+
+def _backup(source: Path | str, target: Path) -> SnapshotSummary:
+    if isinstance(source, str):
+        from storage.pg import maintenance as pg
+
+        return pg.backup(source, target)
+    return sqlite_maintenance.backup(source, target)
+
+
+def _purge_through(source: Path | str, snapshot: Path, dry_run: bool) -> int:
+    if isinstance(source, str):
+        from storage.pg import maintenance as pg
+
+        return pg.purge_through(source, snapshot, dry_run)
+    return sqlite_maintenance.purge_through(source, snapshot, dry_run)
+
+
+def _expire_sessions(source: Path | str, before: datetime) -> int:
+    if isinstance(source, str):
+        from storage.pg import maintenance as pg
+
+        return pg.expire_sessions(source, before)
+    return sqlite_maintenance.expire_sessions(source, before)
 
 
 def make_backup(args: argparse.Namespace) -> int:
@@ -48,10 +83,10 @@ def make_backup(args: argparse.Namespace) -> int:
     target: Path = args.out
     if target.exists() and not args.force:
         raise UserError(f"{target} exists already (use --force to replace it)")
-    if target.resolve() == source.resolve():
+    if isinstance(source, Path) and target.resolve() == source.resolve():
         raise UserError("the snapshot cannot be the live database itself")
     try:
-        summary = backup(source, target)
+        summary = _backup(source, target)
     except MaintenanceError as exc:
         raise UserError(str(exc)) from exc
     print(f"Snapshot written to {target}: "
@@ -71,15 +106,36 @@ def run_purge(args: argparse.Namespace) -> int:
     database = _database(args)
     try:
         if args.through is not None:
-            count = purge_through(database, args.through, dry_run=args.dry_run)
+            count = _purge_through(database, args.through, args.dry_run)
             verb = "would be deleted" if args.dry_run else "deleted"
             print(f"{counted(count, 'sealed record', 'sealed records')} held by {args.through} "
-                  f"{verb} from {database}.")
+                  f"{verb} from {_name(database)}.")
         if args.older_than is not None and not args.dry_run:
             before = datetime.now(UTC) - timedelta(days=args.older_than)
-            ended = expire_sessions(database, before)
+            ended = _expire_sessions(database, before)
             print(f"{counted(ended, 'session', 'sessions')} untouched for "
                   f"{counted(args.older_than, 'day', 'days')} ended.")
     except MaintenanceError as exc:
         raise UserError(str(exc)) from exc
+    return 0
+
+
+def _name(database: Path | str) -> str:
+    """How to name the live database to the operator (never the URL: it may hold a
+    password)."""
+    return "the PostgreSQL database" if isinstance(database, str) else str(database)
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    config = settings(args)
+    if not config.database_url:
+        raise UserError("compact is for PostgreSQL (DATABASE_URL); SQLite overwrites erased "
+                        "rows at once (secure_delete)")
+    from storage.pg.maintenance import rewrite_person_tables
+
+    try:
+        rewrite_person_tables(config.database_url.value)
+    except MaintenanceError as exc:
+        raise UserError(str(exc)) from exc
+    print("Tables rewritten: erased rows are no longer in the live data files.")
     return 0

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import Subparsers, UserError, existing_database, settings
 from bot.config import Settings
@@ -15,6 +16,9 @@ from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
 from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg, whatsapp_url
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
+
+if TYPE_CHECKING:
+    from storage.pg.links import PgLinkBook
 
 
 def register(commands: Subparsers) -> None:
@@ -62,13 +66,13 @@ def create_link(args: argparse.Namespace) -> int:
                         f"{', '.join(translator.languages)}")
     if args.expires and args.expires < utc_now().date():
         raise UserError(f"--expires {args.expires} is already past: give today or a later day")
-    if not args.create:
+    if not args.create and not config.database_url:
         existing_database(config.database_path, "--create")
     return asyncio.run(_create(config, args, translator))
 
 
 async def _create(config: Settings, args: argparse.Namespace, translator: Translator) -> int:
-    book = await LinkBook.open(config.database_path)
+    book = await _open_links(config)
     try:
         link = await book.create(campaign=args.campaign, partner=args.partner,
                                  region=args.region, language=args.lang, label=args.label,
@@ -101,12 +105,13 @@ def write_qr_files(folder: Path, url: str, code: str, text: str | None = None) -
 
 def list_links(args: argparse.Namespace) -> int:
     config = settings()
-    existing_database(config.database_path)
+    if not config.database_url:
+        existing_database(config.database_path)
     return asyncio.run(_list(config))
 
 
 async def _list(config: Settings) -> int:
-    book = await LinkBook.open(config.database_path)
+    book = await _open_links(config)
     try:
         figures = await book.figures(await book.all())
     finally:
@@ -140,12 +145,13 @@ async def _list(config: Settings) -> int:
 
 def disable_link(args: argparse.Namespace) -> int:
     config = settings()
-    existing_database(config.database_path)
+    if not config.database_url:
+        existing_database(config.database_path)
     return asyncio.run(_disable(config, args.code))
 
 
 async def _disable(config: Settings, code: str) -> int:
-    book = await LinkBook.open(config.database_path)
+    book = await _open_links(config)
     try:
         link = await book.find(code)
         if link is None:
@@ -157,3 +163,13 @@ async def _disable(config: Settings, code: str) -> int:
         await book.close()
     print(f"{code} disabled: it still opens the bot, but new people count as 'after end'.")
     return 0
+
+
+
+async def _open_links(config: Settings) -> LinkBook | PgLinkBook:
+    """The links on PostgreSQL when DATABASE_URL is set, else in DATA_DIR's SQLite file."""
+    if config.database_url:
+        from storage.pg.links import PgLinkBook
+
+        return await PgLinkBook.open(config.database_url.value)
+    return await LinkBook.open(config.database_path)

@@ -39,7 +39,7 @@ from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
-from storage.ledger import ChannelLedger
+from storage.backend import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def utc_now() -> datetime:
 
 class Conversations:
     def __init__(self, orchestrator: Orchestrator, transport: Transport, *, channel: str,
-                 ledger: ChannelLedger | None, fetch_media: MediaFetch | None,
+                 ledger: Ledger | None, fetch_media: MediaFetch | None,
                  flood: FloodLimits | None = None, clean_chat: bool = True,
                  wording: Mapping[Text, Text] | None = None,
                  consent_notice: Text | None = None,
@@ -168,6 +168,10 @@ class Conversations:
         user_id = said.chat_id  # in a private chat the chat is the person
         hint = self._hint(said.language_code)
         events = self._events(said, memory, hint)
+        if (events and isinstance(events[0], ChoiceIn) and events[0].key == UNKNOWN_KEY
+                and said.press is not None and self.orchestrator.store.shared):
+            events = await self._drawn_elsewhere(said.press.token, said.press.position,
+                                                 user_id) or events
         if events is None:  # a forged or malformed button
             log.info("callback_ignored")
             if said.callback_id:
@@ -195,6 +199,16 @@ class Conversations:
             # Before anything is asked, in the language the person will be asked in.
             await self._notice(said.chat_id, memory, self.consent_notice, said.language_code)
         await self._deliver(said, memory, replies)
+
+    async def _drawn_elsewhere(self, token: str, position: int, user_id: str
+                               ) -> list[Event] | None:
+        """A press on buttons another worker drew (several workers on one database): the
+        open question's own buttons are the same, so its layout gives the key."""
+        current = await self.orchestrator.current_prompt(self.channel, user_id)
+        if current is None or current.token != token:
+            return None
+        keys = self.transport.option_keys(current)
+        return [ChoiceIn(token, keys[position])] if position < len(keys) else None
 
     def _events(self, said: Said, memory: ChatMemory, hint: str | None) -> list[Event] | None:
         if said.event is None:

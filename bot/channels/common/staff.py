@@ -24,7 +24,8 @@ from bot.engine.text import N_, Text
 from bot.i18n import Translator, negotiate
 from bot.links.funnel import masked
 from bot.links.qr import CAPTION, qr_png
-from storage.links import LinkBook, LinkFigures
+from storage.backend import LinkStore
+from storage.links import LinkFigures
 from storage.server_keys import ServerKeys
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Draft:
 
 class FieldWork:
     def __init__(self, *, transport: Transport, channel: str, link_for: Callable[[str], str],
-                 links: LinkBook, translator: Translator, keys: ServerKeys,
+                 links: LinkStore, translator: Translator, keys: ServerKeys,
                  field_worker_ids: Iterable[str], clock: Callable[[], datetime]) -> None:
         self.transport = transport
         self.channel = channel

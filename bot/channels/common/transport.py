@@ -61,6 +61,10 @@ class Transport(Protocol):
         before (a multi-choice toggle): edit it in place where the platform can."""
         ...
 
+    def option_keys(self, prompt: out.Prompt) -> tuple[str, ...]:
+        """The engine's key at each option position, as `send_prompt` would lay them out."""
+        ...
+
     async def settle(self, chat: str, prompt: SentPrompt, summary: str) -> None:
         """The question is answered: take its options away, show `summary` if not empty."""
         ...

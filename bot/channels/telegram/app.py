@@ -13,13 +13,13 @@ import re
 import secrets
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -37,7 +37,7 @@ from bot.links.qr import link_url
 from bot.orchestrator import Orchestrator
 from bot.runtime import ChannelService
 from bot.runtime import serve as serve_channels
-from storage.ledger import ChannelLedger
+from storage.backend import Ledger, open_ledger
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
 TOKEN_SHAPE = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,}")
 CONCURRENT_UPDATES = 256  # updates of different people handled at once (commits are grouped)
 WEBHOOK_CONNECTIONS = 40  # Telegram's default; each connection carries one update at a time
+WEBHOOK_ATTEMPTS = 10  # setWebhook tries when Telegram asks to wait (workers starting together)
 SHUTDOWN_GRACE = 30.0  # seconds in-flight updates get to finish
 LEDGER_FLUSH = 0.05  # seconds between grouped commits of update ids and message ids
 
@@ -134,8 +135,15 @@ class TelegramService:
             rate_limiter=rate_limiter(),
         )
         self.webhook_secret = secrets.token_urlsafe(32)
-        self.ledger: ChannelLedger | None = ChannelLedger(orchestrator.store,
-                                                          orchestrator.keys, LEDGER_FLUSH)
+        if orchestrator.store.shared:
+            # Several workers behind one webhook: each sets it at start, so they must agree
+            # on its secret. Derived from the server secret, never written anywhere.
+            self.webhook_secret = orchestrator.keys.tag("telegram-webhook-secret").hex()
+            if not settings.webhook_url:
+                log.warning("polling_on_shared_database: run one worker only, or set "
+                            "WEBHOOK_URL (Telegram hands updates to one poller at a time)")
+        self.ledger: Ledger | None = open_ledger(orchestrator.store, orchestrator.keys,
+                                                 LEDGER_FLUSH)
         self.channel = TelegramChannel(orchestrator, self.bot, ledger=self.ledger,
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood, clean_chat=settings.clean_chat,
@@ -218,13 +226,23 @@ class TelegramService:
                 f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port} "
                 f"({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT."
             ) from exc
-        try:
-            await self.bot.set_webhook(self.settings.webhook_url,
-                                       secret_token=self.webhook_secret,
-                                       allowed_updates=list(ALLOWED_UPDATES),
-                                       max_connections=WEBHOOK_CONNECTIONS)
-        except TelegramError as exc:
-            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            try:
+                await self.bot.set_webhook(self.settings.webhook_url,
+                                           secret_token=self.webhook_secret,
+                                           allowed_updates=list(ALLOWED_UPDATES),
+                                           max_connections=WEBHOOK_CONNECTIONS)
+                return
+            except RetryAfter as exc:
+                # Several workers starting together each set the (same) webhook, and Telegram
+                # allows about one call a second: wait as told, then set it again.
+                if attempt + 1 == WEBHOOK_ATTEMPTS:
+                    raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
+                wait = exc.retry_after
+                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta)
+                                    else float(wait))
+            except TelegramError as exc:
+                raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from exc
 
     async def set_commands(self) -> None:
         """The command menu in every supported language (Telegram picks the person's)."""

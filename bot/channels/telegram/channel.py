@@ -27,7 +27,7 @@ from bot.channels.telegram.inbound import NotPrivate, read_update, update_id
 from bot.channels.telegram.media import telegram_media
 from bot.channels.telegram.transport import TelegramTransport
 from bot.orchestrator import Orchestrator
-from storage.ledger import ChannelLedger
+from storage.backend import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ __all__ = ["CHANNEL", "TelegramChannel", "utc_now"]
 
 class TelegramChannel:
     def __init__(self, orchestrator: Orchestrator, bot: ChannelBot, *,
-                 ledger: ChannelLedger | None, media_limit: int,
+                 ledger: Ledger | None, media_limit: int,
                  flood: FloodLimits | None = None, clean_chat: bool = True,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,

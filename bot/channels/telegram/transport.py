@@ -58,6 +58,9 @@ class TelegramTransport:
         message_id, sent_at = await _guarded(self.bot.send_text(int(chat), text))
         return Sent(str(message_id), sent_at)
 
+    def option_keys(self, prompt: out.Prompt) -> tuple[str, ...]:
+        return keyboard(prompt).keys
+
     async def send_prompt(self, chat: str, prompt: out.Prompt,
                           replacing: SentPrompt | None) -> SentPrompt:
         board = keyboard(prompt)

@@ -21,7 +21,7 @@ from bot.channels.whatsapp.webhook import PATH, WhatsAppHandler, WhatsAppReceive
 from bot.config import ConfigError, Settings
 from bot.links.qr import whatsapp_url
 from bot.orchestrator import Orchestrator
-from storage.ledger import ChannelLedger
+from storage.backend import open_ledger
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ class WhatsAppService:
                                  settings.whatsapp_phone_number_id, transport=transport,
                                  sleep=sleep or asyncio.sleep,
                                  first_pause=FIRST_PAUSE if sleep is None else 0.01)
-        self.ledger = ChannelLedger(orchestrator.store, orchestrator.keys, LEDGER_FLUSH,
-                                    channel=CHANNEL)
+        self.ledger = open_ledger(orchestrator.store, orchestrator.keys, LEDGER_FLUSH,
+                                  channel=CHANNEL)
         self.channel = WhatsAppChannel(orchestrator, self.graph, ledger=self.ledger,
                                        media_limit=media_limit, flood=flood, clock=clock)
         number = settings.whatsapp_number

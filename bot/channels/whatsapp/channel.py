@@ -30,7 +30,7 @@ from bot.engine import MediaRef
 from bot.engine import messages as msg
 from bot.engine.text import Text, flow_text
 from bot.orchestrator import Orchestrator
-from storage.ledger import ChannelLedger
+from storage.backend import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ MEDIA_LIMIT = 16 * 1024 * 1024  # WhatsApp's own cap for audio and images is 16 
 
 class WhatsAppChannel:
     def __init__(self, orchestrator: Orchestrator, graph: GraphClient, *,
-                 ledger: ChannelLedger | None, media_limit: int = MEDIA_LIMIT,
+                 ledger: Ledger | None, media_limit: int = MEDIA_LIMIT,
                  flood: FloodLimits | None = None,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,

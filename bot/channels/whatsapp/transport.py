@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot import outbound as out
 from bot.channels.common.transport import Capabilities, Sent, SentPrompt
 from bot.channels.whatsapp.graph import OUTSIDE_WINDOW, GraphClient, OutsideWindow
-from bot.channels.whatsapp.render import JSON, MAX_TEXT, render_prompt, text_payload
+from bot.channels.whatsapp.render import JSON, MAX_TEXT, Rendered, render_prompt, text_payload
 from bot.engine.text import Text
 from bot.i18n import Translator
 
@@ -61,15 +61,21 @@ class WhatsAppTransport:
     async def send_text(self, chat: str, text: str) -> Sent:
         return await self._send(chat, text_payload(text))
 
-    async def send_prompt(self, chat: str, prompt: out.Prompt,
-                          replacing: SentPrompt | None) -> SentPrompt:
-        # Nothing can be edited: a re-drawn question is sent again.
+    def option_keys(self, prompt: out.Prompt) -> tuple[str, ...]:
+        return self._render(prompt).keys
+
+    def _render(self, prompt: out.Prompt) -> Rendered:
         language = prompt.language
 
         def translate(text: Text) -> str:
             return self.translator.render(text, language)
 
-        rendered = render_prompt(prompt, translate)
+        return render_prompt(prompt, translate)
+
+    async def send_prompt(self, chat: str, prompt: out.Prompt,
+                          replacing: SentPrompt | None) -> SentPrompt:
+        # Nothing can be edited: a re-drawn question is sent again.
+        rendered = self._render(prompt)
         sent = [await self.send_text(chat, part) for part in rendered.before]
         last = await self._send(chat, rendered.payload)
         sent.append(last)

@@ -1,0 +1,98 @@
+"""Campaign links on PostgreSQL: the same records and codes as storage.links."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+
+from psycopg_pool import AsyncConnectionPool
+
+from storage.links import EXPIRED_PREFIX, SELECT_LINKS, Link, LinkFigures, _link, new_code
+from storage.pg import schema
+from storage.pg.schema import Conn, Pool
+
+_SELECT = SELECT_LINKS.replace("?", "%s")
+
+
+class PgLinkBook:
+    """On the pool, or on one connection inside a person's turn (no second connection is
+    taken while the turn holds its lock, so a busy pool cannot deadlock on itself)."""
+
+    def __init__(self, source: Pool | Conn, owns_pool: bool = False) -> None:
+        self._source = source
+        self._owns = owns_pool
+
+    @classmethod
+    async def open(cls, url: str) -> PgLinkBook:
+        """A book with a small pool of its own (for the command line)."""
+        await asyncio.to_thread(schema.migrate, url)
+        pool: Pool = AsyncConnectionPool(url, min_size=1, max_size=1, open=False)
+        await pool.open(wait=True, timeout=30)
+        return cls(pool, owns_pool=True)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        if isinstance(self._source, AsyncConnectionPool):
+            async with self._source.connection() as conn:
+                yield conn
+        else:
+            yield self._source
+
+    async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
+                     language: str | None = None, label: str | None = None,
+                     expires_on: date | None = None, created_by: bytes | None = None) -> Link:
+        for _ in range(5):  # a collision is astronomically rare; retry rather than fail
+            code = new_code()
+            async with self._connection() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO links (code, campaign, partner, region, language, label, "
+                    "expires_on, active, created_at, created_by) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s) "
+                    "ON CONFLICT (code) DO NOTHING",
+                    (code, campaign, partner, region, language, label,
+                     expires_on.isoformat() if expires_on else None,
+                     now.date().isoformat(), created_by))
+                await conn.commit()
+            if cursor.rowcount == 1:
+                found = await self.find(code)
+                assert found is not None
+                return found
+        raise RuntimeError("could not find a free link code")
+
+    async def find(self, code: str) -> Link | None:
+        async with self._connection() as conn:
+            cursor = await conn.execute(_SELECT + "WHERE code = %s", (code.lower(),))
+            row = await cursor.fetchone()
+        return _link(row) if row else None
+
+    async def disable(self, code: str) -> bool:
+        async with self._connection() as conn:
+            cursor = await conn.execute("UPDATE links SET active = 0 WHERE code = %s",
+                                        (code.lower(),))
+            await conn.commit()
+        return cursor.rowcount == 1
+
+    async def all(self, created_by: bytes | None = None) -> list[Link]:
+        async with self._connection() as conn:
+            if created_by is None:
+                cursor = await conn.execute(_SELECT + "ORDER BY created_at, code")
+            else:
+                cursor = await conn.execute(
+                    _SELECT + "WHERE created_by = %s ORDER BY created_at, code", (created_by,))
+            return [_link(row) for row in await cursor.fetchall()]
+
+    async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
+        counts: dict[str, dict[str, int]] = {}
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT link, metric, count FROM counters")
+            for key, metric, count in await cursor.fetchall():
+                counts.setdefault(str(key), {})[str(metric)] = int(str(count))
+        return [LinkFigures(link, counts.get(link.code, {}),
+                            counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
+
+    async def close(self) -> None:
+        """Closes the pool only if this book opened it (else it is the store's)."""
+        if self._owns and isinstance(self._source, AsyncConnectionPool):
+            await self._source.close()

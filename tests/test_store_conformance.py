@@ -1,0 +1,217 @@
+"""One suite, both backends: SQLite in DATA_DIR and PostgreSQL (DATABASE_URL) must keep the
+same promises - sealing, pseudonyms, exactly-once, erasure, retention, links and their funnel,
+snapshots in one format, purging. The PostgreSQL runs fail in CI if it cannot start."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.engine import ChoiceIn, CommandIn, Script, Start, TextIn
+from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
+from storage.backend import StoreBackend
+from storage.keys import KeyPair
+from storage.reader import read_erasures, read_testimonies
+from storage.server_keys import ServerKeys
+from tests.conftest import Clock
+from tests.store_backends import Backend
+from tests.test_store import STORY, USER, Person, texts, walk_mini
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, db_path: Path) -> Backend:
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return Backend("postgres", url, db_path)
+    return Backend("sqlite", "", db_path)
+
+
+@pytest.fixture
+async def shared_store(backend: Backend, researcher: KeyPair, server_keys: ServerKeys
+                       ) -> AsyncIterator[StoreBackend]:
+    store = await backend.open([researcher.public], server_keys)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def bot(mini_script: Script, shared_store: StoreBackend, server_keys: ServerKeys,
+        translator: Translator, clock: Clock) -> Orchestrator:
+    return Orchestrator(mini_script, shared_store, server_keys, translator, clock)
+
+
+def snapshot_of(backend: Backend, tmp_path: Path, name: str = "snap.db") -> Path:
+    target = tmp_path / name
+    backend.backup(target)
+    return target
+
+
+async def test_answers_are_sealed_and_only_pseudonyms_are_kept(
+    backend: Backend, bot: Orchestrator, tmp_path: Path, researcher: KeyPair,
+    server_keys: ServerKeys,
+) -> None:
+    await walk_mini(Person(bot))
+    stored = backend.every_value()
+    for needle in (STORY, "Zyxwvut", USER, "care", "wages_story", "imrf-2022"):
+        assert needle.encode() not in stored
+    assert backend.rows("respondents")[0][0] == server_keys.pseudonym("test", USER)
+    snapshot = snapshot_of(backend, tmp_path)
+    (testimony,) = read_testimonies(snapshot, researcher)
+    assert {a.question_id: a.header["value"] for a in testimony.answers} == {
+        "sector": ["care"], "themes": ["wages"], "months_unpaid": 7, "wages_story": STORY}
+    assert testimony.completed_on == "2026-11-02"
+    assert testimony.consent is not None and testimony.consent.version == "c-7"
+
+
+async def test_the_same_event_twice_is_stored_once_and_re_asks(
+    backend: Backend, bot: Orchestrator, tmp_path: Path, researcher: KeyPair,
+) -> None:
+    person = Person(bot)
+    await person.consent()
+    assert person.prompt is not None
+    choice = ChoiceIn(person.prompt.token, "care")
+    first = await person.send(choice, event_id="update-41")
+    again = await person.send(choice, event_id="update-41")
+    assert texts(first)[-1] == "Pick themes."
+    assert texts(again) == ["Pick themes."]
+    (testimony,) = read_testimonies(snapshot_of(backend, tmp_path), researcher)
+    assert [a.question_id for a in testimony.answers] == ["sector"]
+
+
+async def test_nothing_but_counters_before_consent_and_a_link_funnel(
+    backend: Backend, bot: Orchestrator, shared_store: StoreBackend, clock: Clock,
+) -> None:
+    link = await shared_store.links.create(campaign="imrf-2022", partner="p", region="r",
+                                           now=clock())
+    person = Person(bot)
+    await person.send(Start(campaign=link.code))
+    await person.press("yes")
+    await person.press("no")  # under 18
+    for table in ("respondents", "records", "sessions", "erasures", "pending_sessions"):
+        assert backend.count(table) == 0, table
+    assert await shared_store.counters() == {(link.code, "opened"): 1,
+                                             (link.code, "language_chosen"): 1,
+                                             (link.code, "under_age"): 1}
+    (figures,) = await shared_store.links.figures([link])
+    assert figures.live == {"opened": 1, "language_chosen": 1, "under_age": 1}
+    assert await shared_store.links.disable(link.code)
+    found = await shared_store.links.find(link.code)
+    assert found is not None and not found.active
+    assert [x.code for x in await shared_store.links.all()] == [link.code]
+
+
+async def test_delete_erases_the_person_in_one_go(
+    backend: Backend, bot: Orchestrator, tmp_path: Path, researcher: KeyPair,
+) -> None:
+    other = Person(bot, user="5550001")
+    await other.consent()
+    await other.press("farm")
+    person = Person(bot)
+    await walk_mini(person)
+    await person.send(CommandIn("delete"))
+    replies = await person.press("yes")
+    assert "Everything you told us has been deleted" in texts(replies)[0]
+    assert backend.count("respondents") == 1
+    assert backend.count("records") == 2  # the other person's consent and answer
+    assert backend.count("erasures") == 0  # never purged: nothing to tell older snapshots
+    assert STORY.encode() not in backend.every_value()
+    (testimony,) = read_testimonies(snapshot_of(backend, tmp_path), researcher)
+    assert [a.question_id for a in testimony.answers] == ["sector"]
+
+
+async def test_snapshots_have_one_format_and_purge_leaves_an_erasure_record(
+    backend: Backend, bot: Orchestrator, tmp_path: Path, researcher: KeyPair,
+    server_keys: ServerKeys,
+) -> None:
+    person = Person(bot)
+    await walk_mini(person)
+    later = Person(bot, user="5550002")
+    await later.consent()
+    snapshot = snapshot_of(backend, tmp_path)
+    with sqlite3.connect(snapshot) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+                                             "WHERE type = 'table'")}
+        assert {"respondents", "records", "counters", "erasures", "links",
+                "maintenance"} <= tables
+        assert not any(t.startswith("legacy_") for t in tables)
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM respondents WHERE profile IS NOT NULL"
+                            ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM maintenance WHERE fact = 'deployment'"
+                            ).fetchone() == (1,)
+    # Four answers, a consent and a completion, and the later person's consent.
+    assert backend.purge_through(snapshot, dry_run=True) == 7
+    assert backend.purge_through(snapshot) == 7
+    assert backend.count("records") == 0
+    assert backend.count("respondents") == 1  # the later person, still in a session
+    await person.send(CommandIn("delete"))
+    await person.press("yes")
+    second = snapshot_of(backend, tmp_path, "second.db")
+    assert read_erasures(second, researcher) == {server_keys.pseudonym("test", USER)}
+
+
+async def test_retention_ends_abandoned_sessions(
+    backend: Backend, bot: Orchestrator, shared_store: StoreBackend, clock: Clock,
+) -> None:
+    person = Person(bot)
+    await person.consent()
+    await person.press("care")
+    assert backend.count("sessions") == 1
+    assert await shared_store.expire_sessions(clock() - timedelta(days=1)) == 0
+    clock.advance(days=3)
+    assert await shared_store.expire_sessions(clock() - timedelta(days=1)) == 1
+    assert backend.count("sessions") == 0
+    assert backend.count("records") == 2  # consent and the answer stay
+
+
+async def test_a_session_resumes_in_another_worker(
+    backend: Backend, mini_script: Script, researcher: KeyPair, server_keys: ServerKeys,
+    translator: Translator, clock: Clock,
+) -> None:
+    first = await backend.open([researcher.public], server_keys)
+    person = Person(Orchestrator(mini_script, first, server_keys, translator, clock))
+    await person.consent()
+    await person.press("care")
+    await first.close()
+    second = await backend.open([researcher.public], server_keys)
+    try:
+        person.orchestrator = Orchestrator(mini_script, second, server_keys, translator, clock)
+        resumed = await person.send(TextIn("hello?"))
+        assert texts(resumed)[-1] == "Pick themes."
+    finally:
+        await second.close()
+
+
+async def test_field_workers_links_are_theirs_and_leave_with_no_snapshot(
+    backend: Backend, shared_store: StoreBackend, clock: Clock, tmp_path: Path,
+) -> None:
+    worker = b"\x01" * 32
+    mine = await shared_store.links.create(campaign="c", partner="p", region="r",
+                                           now=clock(), created_by=worker, language="en",
+                                           label="flyer")
+    await shared_store.links.create(campaign="c", partner="p", region="r", now=clock())
+    assert [link.code for link in await shared_store.links.all(created_by=worker)] == [
+        mine.code]
+    assert (mine.language, mine.label, mine.active) == ("en", "flyer", True)
+    snapshot = snapshot_of(backend, tmp_path)
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT count(*) FROM links").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM links WHERE created_by IS NOT NULL"
+                            ).fetchone() == (0,)
+
+
+async def test_a_redelivered_last_message_brings_no_session_back(
+    backend: Backend, bot: Orchestrator,
+) -> None:
+    person = Person(bot)
+    await walk_mini(person)
+    assert person.prompt is not None
+    last = ChoiceIn(person.prompt.token, "~skip")
+    await person.send(last, event_id=f"m{person.counter}")  # Telegram sends it again
+    assert backend.count("sessions") == 0
+    assert backend.count("pending_sessions") == 0
