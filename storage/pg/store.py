@@ -32,7 +32,7 @@ from storage.pg import schema
 from storage.pg.ledger import IdT, PgChannelLedger
 from storage.pg.links import PgLinkBook
 from storage.pg.schema import Conn, Pool
-from storage.sealing import RecipientKey, SealError
+from storage.sealing import RecipientKey, SealError, recipient_ids
 from storage.server_keys import ServerKeys, StateError
 from storage.store import (
     COMPLETED_SLOT,
@@ -143,6 +143,14 @@ class PostgresStore:
         async with self._pool.connection() as conn:
             cursor = await conn.execute("SELECT link, metric, count FROM counters")
             return {(str(c), str(m)): int(n) for c, m, n in await cursor.fetchall()}
+
+    async def sealed_to_other_keys(self) -> int:
+        """Records no configured key can open, read from their clear headers (as in SQLite)."""
+        ours = {key.id for key in self._recipients}
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute("SELECT substr(sealed, 1, 930) FROM records")
+            heads = await cursor.fetchall()
+        return sum(1 for (head,) in heads if ours.isdisjoint(recipient_ids(bytes(head))))
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.asynccontextmanager
