@@ -115,10 +115,9 @@ class LinkBook:
         raise RuntimeError("could not find a free link code")
 
     async def find(self, code: str) -> Link | None:
-        async with self._conn.execute(SELECT_LINKS + "WHERE code = ?", (code.lower(),)
-                                      ) as cursor:
-            row = await cursor.fetchone()
-        return _link(row) if row else None
+        rows = list(await self._conn.execute_fetchall(SELECT_LINKS + "WHERE code = ?",
+                                                      (code.lower(),)))
+        return _link(rows[0]) if rows else None
 
     async def disable(self, code: str) -> bool:
         return await self._write("UPDATE links SET active = 0 WHERE code = ?",

@@ -330,16 +330,17 @@ class Store:
 
     # -- reading what the bot may read ----------------------------------------------------
     async def status(self, respondent: bytes) -> RespondentStatus:
-        async with self._conn.execute(
+        # One round trip that leaves no statement open: a crowd's first messages each ask
+        # this at once, and thousands of open cursors on one connection made every further
+        # statement slower (10,000 at once took 54 s this way, 0.4 s with execute_fetchall).
+        rows = await self._conn.execute_fetchall(
             "SELECT r.id IS NOT NULL, r.profile, s.state, "
             "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
             "FROM (SELECT 1) LEFT JOIN respondents r ON r.id = ? "
             "LEFT JOIN sessions s ON s.respondent_id = r.id",
             (respondent,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        known, profile_blob, state_blob, copied = row
+        )
+        known, profile_blob, state_blob, copied = next(iter(rows))
         if not known:
             return RespondentStatus(False, False, None, None, bool(copied))
         profile = Profile(None, False)
