@@ -17,6 +17,7 @@ from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal
 
 from bot.engine.text import Text
+from bot.flow.model import PLACEHOLDER
 
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
@@ -73,9 +74,15 @@ class Translator:
 
     @lru_cache(maxsize=64)  # noqa: B019 - one Translator per process, catalogs are immutable
     def catalog(self, language: str) -> gettext.NullTranslations:
-        return gettext.translation(
+        catalog = gettext.translation(
             DOMAIN, localedir=self.locales_dir, languages=[language], fallback=True
         )
+        if self.locales_dir.resolve() != DEFAULT_LOCALES_DIR:
+            # An imported questionnaire's catalogs hold its own texts; the interface and the
+            # shipped consent text come from the bot's catalogs.
+            catalog.add_fallback(gettext.translation(
+                DOMAIN, localedir=DEFAULT_LOCALES_DIR, languages=[language], fallback=True))
+        return catalog
 
     def render(self, text: Text, language: str) -> str:
         if text.verbatim:
@@ -109,9 +116,11 @@ def _fill(template: str, params: Mapping[str, str | int], language: str) -> str:
     if not params:
         return template
     shown = {k: _number(v, language) if isinstance(v, int) else v for k, v in params.items()}
+    if "${" in template:  # a questionnaire text showing earlier answers: "You said ${age}."
+        return PLACEHOLDER.sub(lambda m: str(shown.get(m[1], m[0])), template)
     try:
         return template.format_map(shown)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         # A broken translation must never crash the bot: fall back to plain substitution.
         return template
 

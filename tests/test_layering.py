@@ -24,7 +24,7 @@ def imports_of(folder: Path) -> dict[str, set[str]]:
 
 
 ENGINE_MAY_USE = ("bot.engine", "bot.flow", "__future__", "collections", "dataclasses",
-                  "datetime", "enum", "json", "typing", "unicodedata")
+                  "datetime", "enum", "json", "math", "typing", "unicodedata")
 
 
 @pytest.mark.parametrize("package", ["bot/engine", "bot/flow"])
@@ -62,3 +62,12 @@ def test_sql_and_cryptography_live_in_storage() -> None:
     for path, names in imports_of(ROOT / "bot").items():
         assert not {n for n in names if n.startswith(("sqlite3", "aiosqlite", "cryptography"))
                     }, path
+
+
+def test_only_the_command_line_knows_xlsform() -> None:
+    """XLSForm is a way in and out of flow files: the running bot never imports it."""
+    for path, names in imports_of(ROOT / "bot").items():
+        if path.startswith(("bot/xlsform/", "bot/cli/")):
+            continue
+        assert not {n for n in names if n.startswith(("bot.xlsform", "pyxform", "openpyxl"))}, \
+            path

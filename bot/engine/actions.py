@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.engine.events import MediaRef
 from bot.engine.text import Text
 
-# Keys of control buttons; choice ids are [a-z0-9_] so these can never collide with one.
+# Keys of control buttons; choice ids never start with "~", so these cannot collide with one.
 DONE_KEY = "~done"
 SKIP_KEY = "~skip"
 
@@ -66,7 +66,7 @@ class TextAnswer:
 
 @dataclass(frozen=True)
 class NumberAnswer:
-    number: int
+    number: int | float  # a float only for decimal questions
 
 
 @dataclass(frozen=True)

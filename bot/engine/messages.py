@@ -92,6 +92,14 @@ HELP = N_(
     "/help - show this message"
 )
 UNKNOWN_COMMAND = N_("I do not know that command. Send /help to see what you can do.")
+# Questionnaires with form logic (flow format 2)
+NOT_ACCEPTED = N_("Sorry, this answer is not accepted. Please try again.")
+ANSWER_NEEDED = N_("This one is needed to go on. Please answer it.")
+NOT_A_DATE = N_("Please send a date as year-month-day, for example {example}.")
+SEND_PHOTO = N_("For this question, please send a photo.")
+SEND_MEDIA = N_("For this question, please send a voice note or an audio file.")
+ADD_ANOTHER = N_("Would you like to add another?")
+OK_BUTTON = N_("OK")
 YES = N_("Yes")
 NO = N_("No")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
+from bot.engine import logic
 from bot.engine import messages as msg
 from bot.engine.actions import (
     DONE_KEY,
@@ -53,6 +54,7 @@ ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+_NOT_ASKED = frozenset({QuestionKind.NOTE, QuestionKind.CALCULATE})  # said, or computed
 LONG_TEXT = 200  # characters: an answer this long is acknowledged before the next question
 MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
 
@@ -106,12 +108,19 @@ class _FlowMemo:
             text = self._texts[key] = flow_text(self.flow.id, item, source)
         return text
 
+    def choice_text(self, question: Question, choice_id: str, label: str) -> Text:
+        if question.generated:  # a repeat's "add another?": the interface's own yes and no
+            return msg.YES if choice_id == "yes" else msg.NO
+        return self.text(f"{question.context_id}.{choice_id}", label)
+
     def options(self, question: Question) -> tuple[Option, ...]:
         """The question's buttons, none selected (and Done last for a multi-choice one)."""
         options = self._options.get(question.id)
         if options is None:
-            options = tuple(Option(c.id, self.text(f"{question.id}.{c.id}", c.label))
+            options = tuple(Option(c.id, self.choice_text(question, c.id, c.label))
                             for c in question.choices)
+            if question.kind is QuestionKind.ACKNOWLEDGE:
+                options = (Option(logic.ACKNOWLEDGED, msg.OK_BUTTON),)
             if question.kind is QuestionKind.MULTI:
                 options += (Option(DONE_KEY, msg.DONE_BUTTON),)
             self._options[question.id] = options
@@ -297,6 +306,12 @@ class _Turn:
 
     def choice_options(self, question: Question) -> tuple[Option, ...]:
         options = self.memo.options(question)
+        if question.choice_filter is not None:
+            options = tuple(o for o, c in zip(options, question.choices, strict=False)
+                            if logic.choice_allowed(self.flow, question, c.data, self.state,
+                                                    self.now)) + options[len(question.choices):]
+        if question.default is not None:
+            options = logic.with_default(question, options)
         pending = self.state.pending
         if not pending:
             return options
@@ -305,9 +320,17 @@ class _Turn:
 
     def ask_question(self, question: Question, refresh: bool = False) -> None:
         options = self.choice_options(question)
-        self.emit(Ask(self.state.token, self.flow_text(question.id, question.text), options,
+        self.emit(Ask(self.state.token, self.question_text(question), options,
                       multi=question.kind is QuestionKind.MULTI, skippable=question.optional,
                       question_id=question.id, refresh=refresh))
+
+    def question_text(self, question: Question) -> Text:
+        if question.generated:
+            return msg.ADD_ANOTHER
+        text = self.flow_text(question.context_id, question.text)
+        if "${" not in question.text:
+            return text
+        return logic.with_answers(text, question.text, self.flow, self.state)
 
     def reprompt(self, text: Text) -> None:
         self.say(text)
@@ -395,6 +418,9 @@ class _Turn:
         self.ask_current()
 
     def question_choice(self, question: Question, key: str) -> None:
+        if question.choice_filter is not None and question.choice(key) and key not in {
+                o.key for o in self.choice_options(question)}:
+            return  # filtered out, so never offered: forged or malformed
         if key == SKIP_KEY:
             self.skip()
         elif question.kind is QuestionKind.SINGLE and question.choice(key):
@@ -404,6 +430,10 @@ class _Turn:
             ordered = tuple(c.id for c in question.choices if c.id in pending)
             self.state = self.state.evolve(pending=ordered)
             self.ask_question(question, refresh=True)
+        elif key == logic.DEFAULT_KEY and question.default is not None:
+            self.text(question.default)
+        elif question.kind is QuestionKind.ACKNOWLEDGE and key == logic.ACKNOWLEDGED:
+            self.store(question, ChoiceAnswer((key,)))
         elif question.kind is QuestionKind.MULTI and key == DONE_KEY:
             if not self.state.pending:
                 self.emit(Notice(msg.CHOOSE_AT_LEAST_ONE))
@@ -413,6 +443,12 @@ class _Turn:
     # -- answers -------------------------------------------------------------------------
     def store(self, question: Question, value: ChoiceAnswer | TextAnswer | NumberAnswer
               | MediaAnswer) -> None:
+        if question.constraint is not None:
+            problem = logic.rejection(self.flow, question, self.state, self.now, value,
+                                      question.context_id)
+            if problem is not None:
+                self.reprompt(problem)
+                return
         self.emit(StoreAnswer(question.id, value, self.language, self.flow.id, self.flow.version))
         if isinstance(value, ChoiceAnswer):
             labels = tuple(o.label for o in self.memo.options(question)
@@ -423,6 +459,8 @@ class _Turn:
                 self.state = self.state.evolve(remembered=remembered)
         else:
             self.emit(Settle(self.state.token, ()))
+            if question.id in self.flow.condition_sources:
+                self.state = logic.remember(self.flow, self.state, question, value)
             if isinstance(value, MediaAnswer) or (isinstance(value, TextAnswer)
                                                   and len(value.text) >= LONG_TEXT):
                 self.say(msg.RECEIVED)  # a story took effort: say it arrived
@@ -437,7 +475,7 @@ class _Turn:
             return
         question = self.flow.question(state.current)
         if not question.optional:
-            self.reprompt(msg.CANNOT_SKIP)
+            self.reprompt(logic.required_text(self.flow, question))
             return
         self.emit(DropAnswer(question.id), Settle(state.token, (msg.SKIPPED,)))
         remembered = {k: v for k, v in state.remembered.items() if k != question.id}
@@ -450,23 +488,49 @@ class _Turn:
         history = (*self.state.history, current) if record and current else self.state.history
         start = self.flow.index(current) + 1 if current else 0
         upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
+        while upcoming is not None and upcoming.kind in _NOT_ASKED:
+            self.announce_section(upcoming)
+            self.pass_by(upcoming)  # a note is said, a calculation stored
+            start = self.flow.index(upcoming.id) + 1
+            upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
         self.state = self.state.evolve(history=history, pending=(),
                                        current=upcoming.id if upcoming else None)
         if upcoming is None:
             self.finish()
             return
+        self.announce_section(upcoming)
+        self.new_question()
+        if upcoming.hint is not None:  # once, when the question comes up
+            self.say(self.flow_text(f"{upcoming.context_id}.hint", upcoming.hint))
+        self.ask_question(upcoming)
+
+    def announce_section(self, upcoming: Question) -> None:
+        """Say a section's title before the first item of it the person meets."""
         section = self.flow.section_of(upcoming)
-        if section.title and section.question_ids and upcoming.id == next(
-            (qid for qid in section.question_ids if self.shown(self.flow.question(qid))),
+        if section.title and upcoming.text_id and not upcoming.generated \
+                and upcoming.text_id == section.question_ids[0]:
+            self.say(self.flow_text(f"section.{section.id}", section.title))  # a repeat again
+        elif section.title and section.question_ids and upcoming.id == next(
+            (qid for qid in section.question_ids if self.flow.question(qid).kind
+             is not QuestionKind.CALCULATE and self.shown(self.flow.question(qid))),
             None,
         ):
             self.say(self.flow_text(f"section.{section.id}", section.title))
-        self.new_question()
-        self.ask_question(upcoming)
+
+    def pass_by(self, item: Question) -> None:
+        if item.kind is QuestionKind.NOTE:
+            self.say(logic.with_answers(self.flow_text(item.context_id, item.text), item.text,
+                                        self.flow, self.state))
+            return
+        value = TextAnswer(logic.calculate(self.flow, item, self.state, self.now))
+        self.emit(StoreAnswer(item.id, value, self.language, self.flow.id, self.flow.version))
+        self.state = logic.remember(self.flow, self.state, item, value)
 
     def shown(self, question: Question) -> bool:
         """Whether the question's conditions hold (most questions have none)."""
-        return not question.when or all(c.holds(self.state.remembered) for c in question.when)
+        return (not question.when or all(c.holds(self.state.remembered) for c in question.when)
+                ) and (not question.relevant
+                       or logic.relevant(self.flow, question, self.state, self.now))
 
     def finish(self) -> None:
         self.say(self.flow_text("closing", self.flow.closing))
@@ -499,6 +563,12 @@ class _Turn:
             self.reprompt(msg.CHOOSE_BUTTON if question.optional else msg.CHOOSE_BUTTON_REQUIRED)
         elif question.kind is QuestionKind.NUMBER:
             self.number(question, raw)
+        elif question.kind not in (QuestionKind.TEXT, QuestionKind.TESTIMONY):
+            reply = logic.typed_answer(question, raw)
+            if isinstance(reply, Text):
+                self.say(reply)  # what to send instead
+            else:
+                self.store(question, reply)
         else:
             text = clean_text(raw)
             if not text:
@@ -532,8 +602,12 @@ class _Turn:
             self.reprompt(msg.CHOOSE_BUTTON_REQUIRED)  # nothing is kept before consent
             return
         question = self.flow.question(state.current)
-        if question.kind is QuestionKind.TESTIMONY and event.media.kind in ACCEPTED_MEDIA:
+        accepted = question.accepts if question.kind is QuestionKind.MEDIA else (
+            ACCEPTED_MEDIA if question.kind is QuestionKind.TESTIMONY else ())
+        if event.media.kind in accepted:
             self.store(question, MediaAnswer(event.media))
+        elif question.kind is QuestionKind.MEDIA:
+            self.say(msg.SEND_PHOTO if question.accepts == ("photo",) else msg.SEND_MEDIA)
         elif question.kind is QuestionKind.TESTIMONY:
             self.say(msg.UNSUPPORTED)
         elif question.kind.has_choices:

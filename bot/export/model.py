@@ -65,7 +65,8 @@ class Layout:
 
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> Layout:
-        return cls(questionnaire.questions)
+        # notes are said, never answered: no column
+        return cls(tuple(q for q in questionnaire.questions if q.kind is not QuestionKind.NOTE))
 
     @property
     def wide_columns(self) -> tuple[str, ...]:

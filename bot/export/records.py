@@ -152,6 +152,8 @@ class RecordBuilder:
             return ExportAnswer(qid, kind, codes, labels, language, when), ()
         if stored == "number" and isinstance(value, int):
             return ExportAnswer(qid, kind, (), str(value), language, when, number=value), ()
+        if stored == "number" and isinstance(value, float):  # a decimal question's answer
+            return ExportAnswer(qid, kind, (), repr(value), language, when), ()
         if stored == "text" and isinstance(value, str):
             redacted = self.redactor.redact(qid, bidi.clean(value), regions, numbering)
             return (ExportAnswer(qid, kind, (), redacted.text, language, when, is_text=True),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from bot.flow.expr import Expression
+
+# An earlier answer shown inside a text: "You said ${age}."
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][\w.\-\[\]]*)\}")
 
 
 class QuestionKind(StrEnum):
@@ -13,16 +19,34 @@ class QuestionKind(StrEnum):
     TEXT = "text"
     NUMBER = "number"
     TESTIMONY = "testimony"
+    # format 2
+    DECIMAL = "decimal"
+    DATE = "date"
+    MEDIA = "media"  # a voice note, audio or photo only (see `accepts`)
+    NOTE = "note"  # said, not asked
+    ACKNOWLEDGE = "acknowledge"  # one "OK" button
+    CALCULATE = "calculate"  # never asked: computed from earlier answers and stored
 
     @property
     def has_choices(self) -> bool:
         return self in (QuestionKind.SINGLE, QuestionKind.MULTI)
+
+    @property
+    def is_asked(self) -> bool:
+        """Whether the person sees it as a question (notes are said, calculations silent)."""
+        return self not in (QuestionKind.NOTE, QuestionKind.CALCULATE)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self in (QuestionKind.NUMBER, QuestionKind.DECIMAL)
 
 
 @dataclass(frozen=True)
 class Choice:
     id: str
     label: str
+    # other columns of the choice (a form's `choice_filter` compares them), as (name, value)
+    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,9 +73,33 @@ class Question:
     maximum: int | None = None
     max_length: int = 4000
     when: tuple[Condition, ...] = ()
+    # format 2: form logic in expressions (bot.flow.expr), all of which must hold
+    relevant: tuple[Expression, ...] = ()
+    hint: str | None = None
+    constraint: Expression | None = None
+    constraint_message: str | None = None
+    required_message: str | None = None
+    calculation: Expression | None = None
+    default: str | None = None
+    choice_filter: Expression | None = None
+    accepts: tuple[str, ...] = ()  # media kinds a MEDIA question takes
+    decimal_bounds: tuple[float | None, float | None] = (None, None)
+    # the item whose texts this question shows: itself, or the question it repeats
+    text_id: str = ""
+    # an interface question the engine words itself (a repeat's "add another?")
+    generated: bool = False
+
+    @property
+    def context_id(self) -> str:
+        return self.text_id or self.id
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        own = (self.constraint, self.calculation, self.choice_filter)
+        return (*self.relevant, *(e for e in own if e is not None))
 
 
 @dataclass(frozen=True)
@@ -60,6 +108,17 @@ class Section:
     title: str | None
     when: Condition | None
     question_ids: tuple[str, ...]
+    relevant: Expression | None = None  # format 2
+    repeat: Repeat | None = None  # format 2
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A section asked again: `count` times (an expression), else while the person says yes,
+    at most `max` times."""
+
+    max: int
+    count: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +131,7 @@ class Questionnaire:
     sections: tuple[Section, ...]
     questions: tuple[Question, ...]
     source: str = "<memory>"
+    format: int = 1
     # Lookups the engine makes on every answer, derived once here (the object is frozen).
     _by_id: Mapping[str, Question] = field(default_factory=dict, compare=False, repr=False)
     _positions: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -84,8 +144,10 @@ class Questionnaire:
         object.__setattr__(self, "_positions",
                            {q.id: position for position, q in enumerate(self.questions)})
         object.__setattr__(self, "_sections_by_id", {s.id: s for s in self.sections})
-        object.__setattr__(self, "_condition_sources",
-                           frozenset(c.question for q in self.questions for c in q.when))
+        object.__setattr__(self, "_condition_sources", frozenset(
+            {c.question for q in self.questions for c in q.when}
+            | {name for q in self.questions for e in q.expressions for name in e.references}
+            | {name for q in self.questions for name in PLACEHOLDER.findall(q.text)}))
 
     def question(self, question_id: str) -> Question:
         return self._by_id[question_id]
