@@ -28,6 +28,7 @@ import aiosqlite
 
 from storage import db, payload, upgrade
 from storage.links import LinkBook
+from storage.reminders import ReminderBook, ReminderIn
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, seal
 from storage.server_keys import ServerKeys, StateError
@@ -92,12 +93,14 @@ class Changes:
     erase: bool = False
     state: bytes | None = None  # new working state (plaintext; encrypted here)
     end_session: bool = False
+    reminder: ReminderIn | None = None  # one the person asked for (replaces any pending)
+    cancel_reminder: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.consent or self.answers or self.dropped or self.counters
                     or self.completed or self.erase or self.state is not None
-                    or self.end_session)
+                    or self.end_session or self.reminder or self.cancel_reminder)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class _Sealed:
     state_blob: bytes | None
     profile_blob: bytes | None
     erasure: tuple[bytes, bytes] | None  # (id, sealed)
+    reminder_row: tuple[str, bytes] | None = None  # (due day, sealed)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ class _Sealing:
     state_blob: bytes | None
     profile_blob: bytes | None
     erasure: tuple[bytes, bytes] | None
+    reminder_row: tuple[str, bytes] | None = None
 
     @property
     def pending(self) -> list[asyncio.Future[bytes]]:
@@ -141,7 +146,7 @@ class _Sealing:
         for record, blob in self.records:
             records.append((record, blob if isinstance(blob, bytes) else await blob))
         return _Sealed(self.changes, tuple(records), self.state_blob, self.profile_blob,
-                       self.erasure)
+                       self.erasure, self.reminder_row)
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ class RespondentStatus:
     consent_language: str | None
     state: bytes | None
     copied: bool = False  # the database was purged before: copies may be in snapshots
+    reminder_waiting: bool = False  # a reminder the person asked for is not sent yet
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class Store:
         self._tx_lock = asyncio.Lock()  # one transaction at a time on the shared connection
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
         self.links = LinkBook(conn, self._tx_lock)
+        self.reminders = ReminderBook(self.transaction, keys)
         self.commits = 0  # for benchmarks: how many transactions served how many changes
         self.checkpoint_failures = 0  # a metric: WAL checkpoints that had to be retried
         self._wal_dirty = False
@@ -252,14 +259,15 @@ class Store:
     async def status(self, respondent: bytes) -> RespondentStatus:
         async with self._conn.execute(
             "SELECT r.id IS NOT NULL, r.profile, s.state, "
-            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
+            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged'), "
+            "EXISTS (SELECT 1 FROM reminders WHERE respondent_id = r.id) "
             "FROM (SELECT 1) LEFT JOIN respondents r ON r.id = ? "
             "LEFT JOIN sessions s ON s.respondent_id = r.id",
             (respondent,),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        known, profile_blob, state_blob, copied = row
+        known, profile_blob, state_blob, copied, reminder_waiting = row
         if not known:
             return RespondentStatus(False, False, None, None, bool(copied))
         profile = Profile(None, False)
@@ -271,7 +279,8 @@ class Store:
                 log.warning("profile_unreadable")
         state = self._keys.open_state(respondent, state_blob) if state_blob is not None \
             else None
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
+        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
+                                bool(reminder_waiting))
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
@@ -316,7 +325,9 @@ class Store:
             erasure = (record_id, seal(
                 payload.encode({"type": payload.ERASURE, "respondent": respondent.hex()}),
                 self._recipients, payload.erasure_aad(record_id)))
-        return _Sealing(changes, tuple(sealed), state_blob, profile_blob, erasure)
+        reminder_row = (self.reminders.seal(respondent, changes.reminder)
+                        if changes.reminder is not None else None)
+        return _Sealing(changes, tuple(sealed), state_blob, profile_blob, erasure, reminder_row)
 
     def _records(self, changes: Changes) -> list[_Record]:
         """The sealed rows one change writes: its answers, its consent, its completion.
@@ -486,6 +497,17 @@ class Store:
                 "updated_on = excluded.updated_on",
                 states,
             )
+        cancelled = [(i.changes.respondent,) for i in items
+                     if i.changes.cancel_reminder and i.reminder_row is None]
+        if cancelled:
+            await conn.executemany("DELETE FROM reminders WHERE respondent_id = ?", cancelled)
+        reminders = [(i.changes.respondent, *i.reminder_row) for i in items
+                     if i.reminder_row is not None and not i.changes.end_session]
+        if reminders:  # after the sessions they belong to
+            await conn.executemany(
+                "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
+                "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
+                "sealed = excluded.sealed", reminders)
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
         self._sessions_ended = False
         if ended:  # most end before consent, with nothing stored: no checkpoint for them
@@ -551,6 +573,14 @@ class Store:
         on SQLite's busy handler."""
         async with self._tx_lock, db.immediate(self._conn) as conn:
             yield conn
+
+    async def count(self, link: str | None, metric: str) -> None:
+        """One anonymous counter step outside a person's change (a reminder sent)."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
+                (link or "", metric))
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:

@@ -1,0 +1,253 @@
+"""Reminders people ask for, and only those: on Telegram end to end (the fake Bot API, a real
+store), with a fake clock; the quiet-hours rule on its own; exactly-once claiming."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine import Script
+from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
+from bot.reminders import Reach, due_time, send_due
+from storage.keys import KeyPair
+from storage.server_keys import ServerKeys
+from storage.store import Store
+from tests.conftest import Clock
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import TgUser
+from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+
+AMINA = TgUser(8_100_200_301, "Amina", language_code="en")
+REMINDER = ("You asked us to remind you. Send any message to continue, or /delete to remove "
+            "what you gave.")
+OFFER = "Would you like one reminder to continue later?"
+
+
+@pytest.fixture
+def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
+                 translator: Translator, clock: Clock) -> Orchestrator:
+    return make_orchestrator(mini_script, store, server_keys, translator, clock)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
+              clock: Clock) -> AsyncIterator[TelegramBot]:
+    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
+        yield running
+
+
+async def consent(bot: TelegramBot, start: str = "/start") -> None:
+    await bot.text(AMINA, start)
+    for _ in range(3):
+        await bot.press(AMINA, "Yes")
+
+
+async def ask_for_reminder(bot: TelegramBot, label: str = "Tomorrow") -> None:
+    await consent(bot)
+    await bot.text(AMINA, "/stop")
+    assert bot.texts(AMINA.id)[-2].startswith("Paused.")
+    assert bot.last_text(AMINA.id) == OFFER
+    assert bot.buttons(AMINA.id) == ["Tomorrow", "In 3 days", "No"]
+    await bot.press(AMINA, label)
+
+
+async def deliver(orchestrator: Orchestrator, bot: TelegramBot) -> int:
+    return await send_due(orchestrator, {"telegram": bot.service.reminding})
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql))
+
+
+async def test_asked_for_tomorrow_sent_once_then_the_person_continues(
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, db_path: Path,
+        store: Store) -> None:
+    link = await store.links.create(campaign="c", partner="p", region="r", now=clock())
+    await ask_for_reminder(bot)
+    assert bot.last_text(AMINA.id).startswith("We will send you one short reminder.")
+    # On disk: the day only; the time, the address and the language are sealed.
+    [(due_on, sealed)] = rows(db_path, "SELECT due_on, sealed FROM reminders")
+    assert due_on == (clock() + timedelta(days=1)).date().isoformat()
+    assert str(AMINA.id).encode() not in bytes(sealed)  # type: ignore[arg-type]
+
+    clock.advance(hours=22)
+    assert await deliver(orchestrator, bot) == 0  # not yet due
+    clock.advance(hours=1, minutes=1)
+    assert await deliver(orchestrator, bot) == 1
+    assert bot.last_text(AMINA.id) == REMINDER
+    assert rows(db_path, "SELECT * FROM reminders") == []  # deleted once sent
+    clock.advance(days=5)
+    assert await deliver(orchestrator, bot) == 0  # exactly once
+    assert bot.texts(AMINA.id).count(REMINDER) == 1
+
+    await bot.text(AMINA, "hello")
+    assert "Welcome back" in bot.texts(AMINA.id)[-2]
+    del link
+
+
+async def test_the_funnel_counts_asked_sent_and_continued(
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
+    link = await store.links.create(campaign="c", partner="p", region="r", now=clock())
+    await consent(bot, f"/start {link.code}")
+    await bot.text(AMINA, "/stop")
+    await bot.press(AMINA, "In 3 days")
+    clock.advance(days=3)
+    assert await deliver(orchestrator, bot) == 1
+    await bot.press(AMINA, "Care work")  # the paused question's own button answers it
+    counts = await store.counters()
+    assert {m: counts.get((link.code, m)) for m in
+            ("reminder_asked", "reminder_sent", "reminder_continued")} == {
+        "reminder_asked": 1, "reminder_sent": 1, "reminder_continued": 1}
+
+
+async def test_no_means_nothing_is_ever_sent(bot: TelegramBot, orchestrator: Orchestrator,
+                                             clock: Clock, db_path: Path) -> None:
+    await ask_for_reminder(bot, "No")
+    assert rows(db_path, "SELECT * FROM reminders") == []
+    clock.advance(days=10)
+    assert await deliver(orchestrator, bot) == 0
+    assert REMINDER not in bot.texts(AMINA.id)
+
+
+async def test_writing_again_cancels_and_at_most_two_are_offered(
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, db_path: Path) -> None:
+    await ask_for_reminder(bot)
+    await bot.text(AMINA, "I am back")  # any message: the reminder is not needed any more
+    assert rows(db_path, "SELECT * FROM reminders") == []
+    await bot.text(AMINA, "/stop")
+    await bot.press(AMINA, "In 3 days")
+    await bot.text(AMINA, "/stop")  # writing cancels the second one too...
+    assert bot.last_text(AMINA.id).startswith("Paused.")  # ...and no third is offered
+    clock.advance(days=5)
+    assert await deliver(orchestrator, bot) == 0
+
+
+@pytest.mark.parametrize("how", ["exit", "delete", "complete", "block"])
+async def test_a_pending_reminder_is_cancelled(
+        bot: TelegramBot, api: FakeBotApi, orchestrator: Orchestrator, clock: Clock,
+        db_path: Path, how: str) -> None:
+    await ask_for_reminder(bot, "In 3 days")
+    assert len(rows(db_path, "SELECT * FROM reminders")) == 1
+    if how == "exit":
+        await bot.text(AMINA, "/exit")
+    elif how == "delete":
+        await bot.text(AMINA, "/delete")
+        await bot.press(AMINA, "Yes, delete")
+    elif how == "complete":
+        await bot.press(AMINA, "Care work")
+        await bot.press(AMINA, "Wages")
+        await bot.press(AMINA, "Done")
+        await bot.text(AMINA, "3")
+        await bot.text(AMINA, "/skip")
+        await bot.text(AMINA, "Pay on time.")
+        assert "Thank you" in "".join(bot.texts(AMINA.id)[-3:])
+    else:
+        await bot.send(bot.updates.my_chat_member_private(AMINA, blocked=True))
+    assert rows(db_path, "SELECT * FROM reminders") == []
+    clock.advance(days=4)
+    assert await deliver(orchestrator, bot) == 0
+    assert REMINDER not in bot.texts(AMINA.id)
+
+
+async def test_blocked_by_the_time_it_is_due(
+        bot: TelegramBot, api: FakeBotApi, orchestrator: Orchestrator, clock: Clock,
+        store: Store, server_keys: ServerKeys) -> None:
+    await ask_for_reminder(bot)
+    api.block_user(AMINA.id)
+    clock.advance(days=2)
+    assert await deliver(orchestrator, bot) == 0
+    respondent = server_keys.pseudonym("telegram", str(AMINA.id))
+    assert (await store.status(respondent)).state is None  # the session ended quietly
+
+
+async def test_a_restart_between_asking_and_sending(
+        api: FakeBotApi, mini_script: Script, db_path: Path, researcher: KeyPair,
+        server_keys: ServerKeys, translator: Translator, clock: Clock) -> None:
+    store = await Store.open(db_path, [researcher.public], server_keys)
+    first = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with telegram_bot(api, first, db_path.parent, clock=clock) as bot:
+        await ask_for_reminder(bot)
+        updates = bot.updates
+    await store.close()
+
+    clock.advance(days=1)
+    store = await Store.open(db_path, [researcher.public], server_keys)
+    try:
+        second = make_orchestrator(mini_script, store, server_keys, translator, clock)
+        async with telegram_bot(api, second, db_path.parent, clock=clock,
+                                updates=updates) as bot:
+            assert await deliver(second, bot) == 1
+            assert bot.last_text(AMINA.id) == REMINDER
+            await bot.press(AMINA, "Care work")
+            counts = await store.counters()
+            assert counts[("", "reminder_continued")] == 1
+    finally:
+        await store.close()
+
+
+async def test_two_bots_on_one_database_claim_a_reminder_once(
+        bot: TelegramBot, orchestrator: Orchestrator, mini_script: Script, db_path: Path,
+        researcher: KeyPair, server_keys: ServerKeys, translator: Translator,
+        clock: Clock) -> None:
+    await ask_for_reminder(bot)
+    clock.advance(days=2)
+    other_store = await Store.open(db_path, [researcher.public], server_keys)
+    try:
+        other = make_orchestrator(mini_script, other_store, server_keys, translator, clock)
+        claimed = await asyncio.gather(orchestrator.due_reminders(), other.due_reminders())
+    finally:
+        await other_store.close()
+    assert sorted(len(c) for c in claimed) == [0, 1]
+
+
+# -- when a reminder falls due -------------------------------------------------------------
+MANILA = ZoneInfo("Asia/Manila")  # UTC+8, no daylight saving
+
+
+def at_manila(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=MANILA)
+
+
+def test_a_reminder_outside_quiet_hours_comes_an_hour_early() -> None:
+    asked = at_manila(2, 15)
+    assert due_time(asked, 1, MANILA) == at_manila(3, 14).astimezone(UTC)
+    assert due_time(asked, 3, MANILA) == at_manila(5, 14).astimezone(UTC)
+
+
+@pytest.mark.parametrize("asked_hour", [22, 23, 2, 7])
+def test_quiet_hours_move_a_reminder_to_eight_in_the_morning(asked_hour: int) -> None:
+    asked = at_manila(2, asked_hour)
+    due = due_time(asked, 1, MANILA).astimezone(MANILA)
+    assert due.hour == 8 and due.minute == 0
+    assert due > asked + timedelta(hours=12)
+
+
+def test_a_reply_window_moves_it_back_to_the_evening_instead() -> None:
+    asked = at_manila(2, 23)  # tomorrow 22:00 is quiet; 08:00 after would be past 24 hours
+    reach = Reach(timedelta(hours=24))
+    due = due_time(asked, 1, MANILA, reach.latest(asked)).astimezone(MANILA)
+    assert (due.day, due.hour, due.minute) == (3, 20, 30)
+    assert reach.options() == ("1",)  # three days cannot be reached within a day
+    assert Reach(None).options() == ("1", "3")
+
+
+async def test_the_link_time_zone_sets_the_quiet_hours(
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
+    clock.now = at_manila(2, 22).astimezone(UTC)
+    link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
+                                    timezone="Asia/Manila")
+    await consent(bot, f"/start {link.code}")
+    await bot.text(AMINA, "/stop")
+    await bot.press(AMINA, "Tomorrow")
+    clock.now = at_manila(3, 21, 30).astimezone(UTC)  # a day later, less the hour: quiet
+    assert await deliver(orchestrator, bot) == 0
+    clock.now = at_manila(4, 8).astimezone(UTC)
+    assert await deliver(orchestrator, bot) == 1
