@@ -4,8 +4,10 @@ store), with a fake clock; the quiet-hours rule on its own; exactly-once claimin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,8 +23,10 @@ from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_301, "Amina", language_code="en")
 REMINDER = ("You asked us to remind you. Send any message to continue, or /delete to remove "
@@ -251,3 +255,66 @@ async def test_the_link_time_zone_sets_the_quiet_hours(
     assert await deliver(orchestrator, bot) == 0
     clock.now = at_manila(4, 8).astimezone(UTC)
     assert await deliver(orchestrator, bot) == 1
+
+
+# -- WhatsApp: a 24-hour window, and an approved template beyond it ------------------------
+FATIMA = "971501234567"
+
+
+@pytest.fixture
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
+    async with fake_graph_api(clock) as api:
+        yield api
+
+
+@asynccontextmanager
+async def on_whatsapp(graph: FakeGraphApi, orchestrator: Orchestrator, db_path: Path,
+                      clock: Clock, template: str = "") -> AsyncIterator[WhatsAppBot]:
+    settings = dataclasses.replace(whatsapp_settings(graph, db_path.parent),
+                                   whatsapp_reminder_template=template)
+    async with whatsapp_bot(graph, orchestrator, db_path.parent, clock=clock,
+                            settings=settings) as bot:
+        await bot.text(FATIMA, "hello")
+        for _ in range(3):
+            await bot.choose(FATIMA, "Yes")
+        await bot.text(FATIMA, "/stop")
+        yield bot
+
+
+async def test_whatsapp_without_a_template_offers_tomorrow_within_the_window(
+        graph: FakeGraphApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
+    async with on_whatsapp(graph, orchestrator, db_path, clock) as bot:
+        offer = bot.last_with_options(FATIMA)
+        assert offer.text.startswith(OFFER)
+        assert [title for title, _ in offer.options()] == ["Tomorrow", "No"]
+        await bot.choose(FATIMA, "Tomorrow")
+        clock.advance(hours=23)
+        assert await send_due(orchestrator, {"whatsapp": bot.service.reminding}) == 1
+        last = graph.to(FATIMA)[-1]
+        assert (last.kind, last.text) == ("text", REMINDER)
+
+
+async def test_whatsapp_without_a_template_sends_nothing_outside_the_window(
+        graph: FakeGraphApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
+    async with on_whatsapp(graph, orchestrator, db_path, clock) as bot:
+        await bot.choose(FATIMA, "Tomorrow")
+        sent = len(graph.sent)
+        clock.advance(hours=25)  # the bot was down when it fell due: the window has closed
+        assert await send_due(orchestrator, {"whatsapp": bot.service.reminding}) == 0
+        assert len(graph.sent) == sent  # not even tried
+        assert await send_due(orchestrator, {"whatsapp": bot.service.reminding}) == 0
+
+
+async def test_whatsapp_uses_the_template_outside_the_window(
+        graph: FakeGraphApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
+    async with on_whatsapp(graph, orchestrator, db_path, clock, "reminder_v1") as bot:
+        offer = bot.last_with_options(FATIMA)
+        assert [title for title, _ in offer.options()] == ["Tomorrow", "In 3 days", "No"]
+        await bot.choose(FATIMA, "In 3 days")
+        clock.advance(days=3)
+        assert await send_due(orchestrator, {"whatsapp": bot.service.reminding}) == 1
+        last = graph.to(FATIMA)[-1]
+        assert last.kind == "template"
+        assert last.payload["template"] == {"name": "reminder_v1", "language": {"code": "en"}}
+        await bot.text(FATIMA, "hello again")  # the person writes: the window is open again
+        assert "Welcome back" in "".join(graph.texts(FATIMA)[-3:])
