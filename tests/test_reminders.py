@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
 from storage.keys import KeyPair
+from storage.maintenance import backup
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock
@@ -159,6 +160,25 @@ async def test_a_pending_reminder_is_cancelled(
     clock.advance(days=4)
     assert await deliver(orchestrator, bot) == 0
     assert REMINDER not in bot.texts(AMINA.id)
+
+
+async def test_retention_closing_the_session_takes_the_reminder_with_it(
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, db_path: Path) -> None:
+    await ask_for_reminder(bot, "In 3 days")
+    clock.advance(days=2)
+    assert await orchestrator.expire_idle(timedelta(hours=1)) == 1
+    assert rows(db_path, "SELECT * FROM reminders") == []
+    clock.advance(days=2)
+    assert await deliver(orchestrator, bot) == 0
+
+
+async def test_a_snapshot_carries_no_reminder(bot: TelegramBot, db_path: Path,
+                                              tmp_path: Path) -> None:
+    await ask_for_reminder(bot)
+    snapshot = tmp_path / "snap.db"
+    backup(db_path, snapshot)
+    assert rows(snapshot, "SELECT * FROM reminders") == []
+    assert len(rows(db_path, "SELECT * FROM reminders")) == 1
 
 
 async def test_blocked_by_the_time_it_is_due(
