@@ -423,7 +423,7 @@ class Orchestrator:
         for action in actions:
             match action:
                 case Say():
-                    delivered.append(out.Message(render(action.text, language)))
+                    delivered.append(out.Message(render(action.text, language), action.text))
                 case Ask():
                     delivered.append(out.Prompt(
                         token=action.token,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.engine.text import Text
+
 
 @dataclass(frozen=True)
 class Button:
@@ -16,6 +18,7 @@ class Button:
 @dataclass(frozen=True)
 class Message:
     text: str
+    source: Text | None = None  # what the engine said, before rendering (for a channel's rules)
 
 
 @dataclass(frozen=True)

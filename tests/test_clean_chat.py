@@ -67,6 +67,7 @@ async def test_answers_leave_the_chat_once_sealed(
         # The note stands under the question each answer settled.
         assert [t.split("\n\n")[0] for t in texts if t.endswith(f"→ {REMOVED}")] == [
             "How many months were you not paid?", "Tell us about your pay."]
+        assert "Received, thank you." not in bot.texts(AMINA.id)  # the note has said so
         # Choices show that they were answered, never what was chosen.
         assert not [t for t in texts if "Care work" in t or "Wages" in t]
         assert [t for t in texts if t.startswith("Where do you work")] == [

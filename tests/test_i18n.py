@@ -67,6 +67,8 @@ def test_catalog_is_complete_and_faithful(po_path: Path) -> None:
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        if not message.fuzzy and not all(strings) and (key[0] or "").endswith("|short"):
+            continue  # a short form is optional: without one the bot shortens the label
         if message.fuzzy or not all(strings):
             problems.append(f"{language}: untranslated or fuzzy {key[0] or ''} {key[1][:60]!r}")
             continue

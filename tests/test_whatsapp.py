@@ -151,10 +151,10 @@ async def test_numbered_questions_and_several_answers_by_number(
         themes = bot.texts(AMAL)[-1]
         assert "1. Wages" in themes and "2. Health" in themes and "numbers" in themes
         await bot.text(AMAL, "1, 2")
-        await bot.text(AMAL, "3")  # months unpaid
+        await bot.text(AMAL, "1")  # months unpaid: a number, not the first (only) option Skip
     [testimony] = opened_testimonies(db_path, researcher)
     answers = {a.question_id: a.header["value"] for a in testimony.answers}
-    assert answers["themes"] == ["wages", "health"] and answers["months_unpaid"] == 3
+    assert answers["themes"] == ["wages", "health"] and answers["months_unpaid"] == 1
 
 
 async def test_a_redelivered_message_and_a_stale_button(
@@ -311,3 +311,20 @@ async def test_one_post_with_several_people_and_several_messages(
     assert sorted(map(sorted, (a.items() for a in answers.values()))) == sorted([
         sorted({"sector": ["care"], "themes": ["wages"], "months_unpaid": 5}.items()),
         sorted({"sector": ["farm"]}.items())])
+
+
+def test_whatsapp_settings_are_checked_with_clear_messages() -> None:
+    from bot.channels.whatsapp.app import check_settings
+    from bot.config import load_settings
+
+    half = load_settings({"WHATSAPP_ACCESS_TOKEN": "EAAG-x"}, dotenv=None)
+    assert half.whatsapp_configured
+    with pytest.raises(ConfigError, match="WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET"):
+        check_settings(half)
+    assert not load_settings({}, dotenv=None).whatsapp_configured  # then Telegram alone
+    with pytest.raises(ConfigError, match="WHATSAPP_NUMBER must be phone numbers"):
+        load_settings({"WHATSAPP_NUMBER": "call me"}, dotenv=None)
+    workers = load_settings({"WHATSAPP_FIELD_WORKERS": "+49 151 1234567, +971-50-1234567"},
+                            dotenv=None)
+    assert workers.whatsapp_field_workers == ("491511234567", "971501234567")
+    assert "EAAG-x" not in repr(half)

@@ -82,3 +82,18 @@ def test_short_forms_come_from_the_catalog(tmp_path: Path) -> None:
         translator.short(text, "sw"),)), english)
     assert [b["reply"]["title"] for b in rendered.payload["interactive"]["action"][
         "buttons"]] == ["Kazi za nyumbani", "Farming"]
+
+
+def test_long_answer_labels_get_an_optional_short_form_slot_in_the_catalogs() -> None:
+    from bot.flow.extract import SHORT_FORM_OVER, extract_flow
+
+    flows = Path(__file__).resolve().parent.parent / "bot" / "flows"
+    with (flows / "default.toml").open("rb") as handle:
+        extracted = {context: text for _, _, (context, text), _ in
+                     extract_flow(handle, None, None, None)}
+    short = {c: t for c, t in extracted.items() if c.endswith("|short")}
+    assert "imrf-testimony:sector.care_domestic|short" not in short  # 22: fits a list row
+    assert short["imrf-testimony:themes.wages|short"] == "Work and pay, including wages not paid"
+    assert all(len(text) > SHORT_FORM_OVER for text in short.values())
+    pot = (flows.parent.parent / "locales" / "messages.pot").read_text(encoding="utf-8")
+    assert all(f'msgctxt "{context}"' in pot for context in short)

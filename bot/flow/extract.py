@@ -14,6 +14,11 @@ from typing import IO, Any
 from bot.flow.loader import parse_any
 from bot.flow.texts import flow_messages
 
+SHORT_FORM_OVER = 24  # answer labels longer than this get an optional short form
+SHORT_FORM_NOTE = ("Optional short form of this answer, at most 20 characters, for WhatsApp's "
+                   "buttons and lists. Leave it empty and the bot shortens the label after a "
+                   "whole word.")
+
 # (line number, function name, (context, message), comments): babel's extractor protocol;
 # the "pgettext" keyword tells babel that the first element is the context.
 Extracted = tuple[int, str, tuple[str, str], list[str]]
@@ -30,3 +35,6 @@ def extract_flow(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
         probe = text.splitlines()[0][:40]
         lineno = next((n for n, line in enumerate(lines, 1) if probe in line), 0)
         yield lineno, "pgettext", (context, text), [note]
+        if note.startswith(("Answer button", "Consent button")) and len(text) > SHORT_FORM_OVER:
+            # Context `<context>|short`, which bot.i18n.Translator.short looks up.
+            yield lineno, "pgettext", (f"{context}|short", text), [SHORT_FORM_NOTE]

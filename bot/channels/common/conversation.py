@@ -40,7 +40,8 @@ from bot.channels.common.transport import (
     Unreachable,
 )
 from bot.engine import ChoiceIn, CommandIn, Event, MediaRef, Phase, Start, TextIn
-from bot.engine.actions import DONE_KEY
+from bot.engine import messages as msg
+from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
@@ -261,6 +262,7 @@ class Conversations:
         tracking = True
         too_old = False
         note: str | None = None  # clean-as-you-go's note, not shown yet
+        removed = False  # ... shown under the answered question
         toasts: list[str] = []
         # Several toggles of one question in one go (typed numbers): only the last drawing,
         # and none when the question is answered in the same go.
@@ -268,6 +270,8 @@ class Conversations:
         settled = {r.token for r in replies if isinstance(r, out.Answered)}
         for index, reply in enumerate(replies):
             match reply:
+                case out.Message() if removed and reply.source == msg.RECEIVED:
+                    pass  # the note under the question has said it arrived
                 case out.Message():
                     for part in split_text(reply.text, self.capabilities.max_text,
                                            self.capabilities.measure):
@@ -278,7 +282,7 @@ class Conversations:
                         await self._prompt(said, memory, reply, tracking)
                 case out.Answered():
                     if await self._answered(said, memory, reply, note):
-                        note = None
+                        note, removed = None, True
                 case out.Toast():
                     if said.callback_id and self.capabilities.toasts:
                         toasts.append(reply.text)
@@ -470,8 +474,9 @@ class Conversations:
 
 
 def typed_choices(text: str, prompt: SentPrompt | None) -> list[Event] | None:
-    """Numbers typed for the latest question's options ("2", or "1 3" for several)."""
-    if prompt is None or not prompt.keys:
+    """Numbers typed for the latest question's options ("2", or "1 3" for several). Not for a
+    question answered in words or a number, whose only option is Skip: "1" answers it."""
+    if prompt is None or not [key for key in prompt.keys if key != SKIP_KEY]:
         return None
     stripped = text.strip()
     if not NUMBERS.fullmatch(stripped):
