@@ -177,7 +177,7 @@ class Orchestrator:
                       wording: Mapping[Text, Text] | None,
                       address: _Address) -> list[out.Outbound]:
         session = await self._load(respondent, language_hint)
-        options = address.reach.options() if address.reach is not None else ()
+        options = address.reach.options if address.reach is not None else ()
         if session.state.reminder_options != options:
             session.state = session.state.evolve(reminder_options=options)
         now = self.clock()
@@ -321,7 +321,7 @@ class Orchestrator:
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
                        now: datetime, fetch_media: MediaFetcher | None,
-                       address: _Address | None = None) -> Changes:
+                       address: _Address) -> Changes:
         state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language)
@@ -345,7 +345,7 @@ class Orchestrator:
                 case EndSession():
                     changes.end_session = True
                 case ScheduleReminder():
-                    if address is not None and address.reach is not None:
+                    if address.reach is not None:
                         changes.reminder = await self._reminder(action.days, state, now,
                                                                 address, address.reach)
                 case CancelReminder():

@@ -4,8 +4,9 @@ A reminder exists only because the person chose a time after pausing (the engine
 Its due time is the chosen number of days from the request, an hour early (so "tomorrow"
 stays within a reply window that closes a day after the person's last message), moved out
 of the quiet hours (21:00-08:00) of the time zone of the person's campaign link (UTC when
-the link sets none): to 08:00, or, where a channel's window would close first, back to the
-evening before quiet hours begin.
+the link sets none) without changing its day: back to 20:30 from late evening, on to 08:00
+from the small hours (or, where a channel's window would close before 08:00, back to 20:30
+the evening before).
 
 The job runs beside retention in the one start-up path (bot/runtime.py), for every channel:
 it claims due reminders (storage/reminders.py: at most once) and hands each to the channel
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ class Reach:
 
     window: timedelta | None = None
 
+    @functools.cached_property
     def options(self) -> tuple[str, ...]:
         """The delays (days, as the engine's button keys) that can be delivered."""
         return tuple(key for key in REMINDER_DELAYS if self.window is None
@@ -72,15 +75,18 @@ def quiet(local: datetime) -> bool:
 
 def due_time(asked_at: datetime, days: int, place: ZoneInfo,
              latest: datetime | None = None) -> datetime:
-    """When a reminder asked for at `asked_at`, `days` ahead, goes out (in UTC)."""
+    """When a reminder asked for at `asked_at`, `days` ahead, goes out (in UTC). Out of
+    quiet hours, on the same local day: earlier that evening if it fell late at night,
+    08:00 if it fell in the small hours, or (when 08:00 is past `latest`) the evening before."""
     due = (asked_at + timedelta(days=days) - EARLY).astimezone(place)
     if not quiet(due):
         return due.astimezone(UTC)
-    morning_day = due.date() if due.time() < QUIET_UNTIL else due.date() + timedelta(days=1)
-    morning = datetime.combine(morning_day, QUIET_UNTIL, place)
+    if due.time() >= QUIET_FROM:
+        return datetime.combine(due.date(), EVENING, place).astimezone(UTC)
+    morning = datetime.combine(due.date(), QUIET_UNTIL, place)
     if latest is None or morning <= latest:
         return morning.astimezone(UTC)
-    evening = datetime.combine(morning_day - timedelta(days=1), EVENING, place)
+    evening = datetime.combine(due.date() - timedelta(days=1), EVENING, place)
     return max(evening, asked_at).astimezone(UTC)
 
 

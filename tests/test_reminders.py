@@ -18,7 +18,9 @@ from bot.engine import Script
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
+from storage.db import migrate, migrations
 from storage.keys import KeyPair
+from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
 from storage.store import Store
@@ -250,34 +252,38 @@ def test_a_reminder_outside_quiet_hours_comes_an_hour_early() -> None:
     assert due_time(asked, 3, MANILA) == at_manila(5, 14).astimezone(UTC)
 
 
-@pytest.mark.parametrize("asked_hour", [22, 23, 2, 7])
-def test_quiet_hours_move_a_reminder_to_eight_in_the_morning(asked_hour: int) -> None:
+@pytest.mark.parametrize(("asked_hour", "due_at"), [
+    (22, (20, 30)), (23, (20, 30)),  # late evening: earlier that evening
+    (2, (8, 0)), (7, (8, 0)),  # the small hours: 08:00
+])
+def test_quiet_hours_keep_the_day_and_the_night_free(
+        asked_hour: int, due_at: tuple[int, int]) -> None:
     asked = at_manila(2, asked_hour)
     due = due_time(asked, 1, MANILA).astimezone(MANILA)
-    assert due.hour == 8 and due.minute == 0
-    assert due > asked + timedelta(hours=12)
+    assert (due.date(), (due.hour, due.minute)) == (asked.date() + timedelta(days=1), due_at)
 
 
-def test_a_reply_window_moves_it_back_to_the_evening_instead() -> None:
-    asked = at_manila(2, 23)  # tomorrow 22:00 is quiet; 08:00 after would be past 24 hours
+def test_a_reply_window_moves_a_small_hours_reminder_back_to_the_evening() -> None:
+    asked = at_manila(2, 2)  # 08:00 tomorrow would be 30 hours later: past the window
     reach = Reach(timedelta(hours=24))
     due = due_time(asked, 1, MANILA, reach.latest(asked)).astimezone(MANILA)
-    assert (due.day, due.hour, due.minute) == (3, 20, 30)
-    assert reach.options() == ("1",)  # three days cannot be reached within a day
-    assert Reach(None).options() == ("1", "3")
+    assert (due.day, due.hour, due.minute) == (2, 20, 30)
+    assert due_time(asked, 1, MANILA).astimezone(MANILA) == at_manila(3, 8)  # no window
+    assert reach.options == ("1",)  # three days cannot be reached within a day
+    assert Reach(None).options == ("1", "3")
 
 
 async def test_the_link_time_zone_sets_the_quiet_hours(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
-    clock.now = at_manila(2, 22).astimezone(UTC)
+    clock.now = at_manila(2, 3).astimezone(UTC)  # 19:00 UTC: no quiet hours in UTC
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
                                     timezone="Asia/Manila")
     await consent(bot, f"/start {link.code}")
     await bot.text(AMINA, "/stop")
     await bot.press(AMINA, "Tomorrow")
-    clock.now = at_manila(3, 21, 30).astimezone(UTC)  # a day later, less the hour: quiet
+    clock.now = at_manila(3, 2, 30).astimezone(UTC)  # a day later, less the hour: quiet
     assert await deliver(orchestrator, bot) == 0
-    clock.now = at_manila(4, 8).astimezone(UTC)
+    clock.now = at_manila(3, 8).astimezone(UTC)
     assert await deliver(orchestrator, bot) == 1
 
 
@@ -342,3 +348,25 @@ async def test_whatsapp_uses_the_template_outside_the_window(
         assert last.payload["template"] == {"name": "reminder_v1", "language": {"code": "en"}}
         await bot.text(FATIMA, "hello again")  # the person writes: the window is open again
         assert "Welcome back" in "".join(graph.texts(FATIMA)[-3:])
+
+
+async def test_a_database_before_reminders_upgrades_and_its_links_keep_working(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
+        for migration in migrations()[:5]:
+            conn.executescript(migration.sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
+                         (migration.number, migration.name))
+        conn.execute("INSERT INTO links (code, campaign, partner, region, created_at) "
+                     "VALUES ('abcdefgh', 'c', 'p', 'r', '2026-11-01')")
+        assert migrate(conn) == [6]
+    conn.close()
+    book = await LinkBook.open(path)
+    try:
+        link = await book.find("abcdefgh")
+    finally:
+        await book.close()
+    assert link is not None and link.timezone is None  # quiet hours in UTC
