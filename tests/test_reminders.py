@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine import Script
+from bot import outbound as out
+from bot.engine import ChoiceIn, CommandIn, Event, Script, Start
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
 from storage.db import migrate, migrations
-from storage.keys import KeyPair
+from storage.keys import KeyPair, encode_public
 from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
@@ -28,7 +32,7 @@ from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+from tests.telegram_support import TOKEN, TelegramBot, make_orchestrator, telegram_bot
 from tests.test_seizure import TIME_OF_DAY
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
@@ -370,3 +374,52 @@ async def test_a_database_before_reminders_upgrades_and_its_links_keep_working(
     finally:
         await book.close()
     assert link is not None and link.timezone is None  # quiet hours in UTC
+
+
+async def test_the_running_bot_sends_a_due_reminder_on_its_own(
+        api: FakeBotApi, mini_script: Script, translator: Translator, tmp_path: Path) -> None:
+    """`testimony-bot run` with a Telegram token: a reminder asked for two days ago (before a
+    restart) goes out from the job beside retention, without anyone writing to the bot."""
+    pair, secret = KeyPair.generate(), "cd" * 32
+    db = tmp_path / "data" / "testimonies.db"
+    keys = ServerKeys.from_secret(bytes.fromhex(secret))
+    store = await Store.open(db, [pair.public], keys)
+    user = str(AMINA.id)
+    orchestrator = Orchestrator(mini_script, store, keys, translator,
+                                Clock(datetime.now(UTC) - timedelta(days=2)))
+
+    async def say(event: Event) -> out.Prompt:
+        replies = await orchestrator.handle("telegram", user, event, reach=Reach(None))
+        return [r for r in replies if isinstance(r, out.Prompt)][-1]
+
+    prompt = await say(Start())
+    for _ in range(3):
+        prompt = await say(ChoiceIn(prompt.token, "yes"))
+    offer = await say(CommandIn("stop"))
+    assert offer.text == OFFER
+    await orchestrator.handle("telegram", user, ChoiceIn(offer.token, "1"), reach=Reach(None))
+    await store.close()
+    assert len(rows(db, "SELECT * FROM reminders")) == 1
+    api.add_chat({"id": AMINA.id, "type": "private", "first_name": "Amina"})
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
+                                                                    "WEBHOOK", "WHATSAPP"))}
+    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
+            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
+                pair.public), "SERVER_SECRET": secret}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(60):
+            while REMINDER not in api.sent_texts(AMINA.id):  # noqa: ASYNC110 - the fake
+                await asyncio.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert b"reminders_sent count=1" in err
+    assert rows(db, "SELECT * FROM reminders") == []
