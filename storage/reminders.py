@@ -7,7 +7,8 @@ the key, which is not on the disk, nothing of it opens). The row refers to the p
 session, so whatever ends the session deletes the reminder with it.
 
 Sending is at most once: a due reminder is deleted in its own committed transaction before
-it is handed out, so a second process or a second round never sees it again. If the bot
+it is handed out, and only by the delete that actually removed the row, so a second process
+or a second round never sends it again. If the bot
 stops between that commit and the send, that reminder is lost rather than sent twice (a
 second unasked message is the worse failure for someone whose phone is read by others).
 """
@@ -92,9 +93,13 @@ class ReminderBook:
                                        (respondent,))
                     continue
                 if reminder.due <= now:
-                    await conn.execute("DELETE FROM reminders WHERE respondent_id = ?",
-                                       (respondent,))
-                    due.append(DueReminder(respondent, reminder))
+                    cursor = await conn.execute(
+                        "DELETE FROM reminders WHERE respondent_id = ? AND sealed = ?",
+                        (respondent, blob))
+                    # Only the process whose delete took the row sends it (under any
+                    # isolation: a row another one took, or replaced, is not ours).
+                    if cursor.rowcount == 1:
+                        due.append(DueReminder(respondent, reminder))
         return due
 
 
