@@ -280,7 +280,8 @@ class Orchestrator:
             if status.state is not None:
                 session = _Session.from_bytes(status.state)
                 session.state = session.state.evolve(stored=True, copied=status.copied)
-                if session.state.reminder_pending and not status.reminder_waiting:
+                if (session.state.reminder_pending
+                        and not await self.store.reminder_waiting(respondent)):
                     # Sent while they were away (the job takes the row when it sends).
                     session.state = session.state.evolve(reminder_pending=False, reminded=True)
                 return session

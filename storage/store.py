@@ -156,7 +156,6 @@ class RespondentStatus:
     consent_language: str | None
     state: bytes | None
     copied: bool = False  # the database was purged before: copies may be in snapshots
-    reminder_waiting: bool = False  # a reminder the person asked for is not sent yet
 
 
 @dataclass(frozen=True)
@@ -259,15 +258,14 @@ class Store:
     async def status(self, respondent: bytes) -> RespondentStatus:
         async with self._conn.execute(
             "SELECT r.id IS NOT NULL, r.profile, s.state, "
-            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged'), "
-            "EXISTS (SELECT 1 FROM reminders WHERE respondent_id = r.id) "
+            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
             "FROM (SELECT 1) LEFT JOIN respondents r ON r.id = ? "
             "LEFT JOIN sessions s ON s.respondent_id = r.id",
             (respondent,),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        known, profile_blob, state_blob, copied, reminder_waiting = row
+        known, profile_blob, state_blob, copied = row
         if not known:
             return RespondentStatus(False, False, None, None, bool(copied))
         profile = Profile(None, False)
@@ -279,8 +277,14 @@ class Store:
                 log.warning("profile_unreadable")
         state = self._keys.open_state(respondent, state_blob) if state_blob is not None \
             else None
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
-                                bool(reminder_waiting))
+        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
+
+    async def reminder_waiting(self, respondent: bytes) -> bool:
+        """Whether a reminder this person asked for is still to be sent (asked only for a
+        state that says one was scheduled: the job takes the row when it sends it)."""
+        async with self._conn.execute("SELECT 1 FROM reminders WHERE respondent_id = ?",
+                                      (respondent,)) as cursor:
+            return await cursor.fetchone() is not None
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
