@@ -1,9 +1,12 @@
-"""Export throughput and peak memory: 25,000, 50,000 and 100,000 sealed answers.
+"""Export throughput and peak memory: 25,000, 50,000 and 100,000 sealed answers, on one
+process and on every core.
 
 A snapshot is filled through the real Store (sealed answers, about 20 per respondent, a
 third of them free text hiding phones, e-mails and names), then `testimony-bot export`
-writes every format in a child process; the child reports its own peak resident memory, so
-each size is measured alone. Streaming means the peak stays flat as answers grow.
+writes every format in a child process, once with `--jobs 1` and once with a job per core;
+the child reports the peak resident memory of the largest of its processes (the writer or a
+worker), so each run is measured alone. Streaming means the peak stays
+flat as answers grow. The last line is the parallel/sequential ratio of the same run.
 
     python -m bench.export            # all three sizes
     python -m bench.export 100000     # one size
@@ -22,6 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.export.parallel import default_jobs
 from storage.keys import KeyPair, wrap_private_key
 from storage.server_keys import ServerKeys
 from storage.store import AnswerIn, Changes, ConsentIn, Store
@@ -89,15 +93,16 @@ async def _fill(database: Path, key: KeyPair, answers: int) -> None:
         await store.close()
 
 
-def _child(database: Path, key_file: Path, passphrase_file: Path, out: Path) -> None:
+def _child(database: Path, key_file: Path, passphrase_file: Path, out: Path, jobs: str) -> None:
     """Runs in a fresh process: the export as a researcher would run it."""
     from bot.cli import main as cli
 
     started = time.perf_counter()
     code = cli(["export", "--db", str(database), "--key", str(key_file), "--passphrase-file",
-                str(passphrase_file), "--out", str(out), "--k", "5"])
+                str(passphrase_file), "--out", str(out), "--k", "5", "--jobs", jobs])
     elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # the largest worker
     print(json.dumps({"code": code, "seconds": elapsed, "peak_mib": peak_kib / 1024}))
 
 
@@ -111,34 +116,44 @@ def measure(answers: int, folder: Path) -> dict[str, float]:
     filled = time.perf_counter()
     asyncio.run(_fill(database, key, answers))
     fill_seconds = time.perf_counter() - filled
-    child = subprocess.run(
-        [sys.executable, "-m", "bench.export", "--child", str(database), str(key_file),
-         str(passphrase_file), str(folder / "out")],
-        capture_output=True, text=True, check=True)
-    result = json.loads(child.stdout.strip().splitlines()[-1])
-    if result["code"] != 0:
-        raise RuntimeError(f"export failed: {child.stderr[-2000:]}")
-    size = sum(p.stat().st_size for p in (folder / "out").rglob("*") if p.is_file())
-    return {"answers": answers, "fill_seconds": fill_seconds, "export_seconds": result["seconds"],
-            "answers_per_second": answers / result["seconds"], "peak_mib": result["peak_mib"],
-            "output_mib": size / 2**20}
+    row: dict[str, float] = {"answers": answers, "fill_seconds": fill_seconds,
+                             "jobs": default_jobs()}
+    for name, jobs in (("sequential", 1), ("parallel", default_jobs())):
+        out = folder / f"out-{name}"
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.export", "--child", str(database), str(key_file),
+             str(passphrase_file), str(out), str(jobs)],
+            capture_output=True, text=True, check=True)
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        if result["code"] != 0:
+            raise RuntimeError(f"export failed: {child.stderr[-2000:]}")
+        row[f"{name}_seconds"] = result["seconds"]
+        row[f"{name}_per_second"] = answers / result["seconds"]
+        row[f"{name}_peak_mib"] = result["peak_mib"]
+        row["output_mib"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
+    row["ratio"] = row["sequential_seconds"] / row["parallel_seconds"]
+    return row
 
 
 def main(sizes: tuple[int, ...] = SIZES) -> None:
     print("export benchmark: every format, 20 answers per respondent, 6 of them free text")
-    print(f"{'answers':>8} {'export s':>9} {'answers/s':>10} {'peak RSS MiB':>13} "
-          f"{'output MiB':>11} {'(fill s)':>9}")
+    print(f"{'answers':>8} {'1 job/s':>9} {'N jobs/s':>9} {'jobs':>5} {'ratio':>6} "
+          f"{'peak MiB 1':>11} {'peak MiB N':>11} {'output MiB':>11} {'(fill s)':>9}")
+    ratios = []
     for answers in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
             row = measure(answers, Path(folder))
-        print(f"{row['answers']:>8,.0f} {row['export_seconds']:>9.1f} "
-              f"{row['answers_per_second']:>10,.0f} {row['peak_mib']:>13.1f} "
+        ratios.append(row["ratio"])
+        print(f"{row['answers']:>8,.0f} {row['sequential_per_second']:>9,.0f} "
+              f"{row['parallel_per_second']:>9,.0f} {row['jobs']:>5.0f} {row['ratio']:>6.2f} "
+              f"{row['sequential_peak_mib']:>11.1f} {row['parallel_peak_mib']:>11.1f} "
               f"{row['output_mib']:>11.1f} {row['fill_seconds']:>9.1f}", flush=True)
+    print(f"parallel/sequential ratio: {min(ratios):.2f} (target: at least 1.7 on two cores)")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--child":
-        _child(*(Path(a) for a in sys.argv[2:]))
+    if len(sys.argv) == 7 and sys.argv[1] == "--child":
+        _child(*(Path(a) for a in sys.argv[2:6]), sys.argv[6])
     elif len(sys.argv) == 2:
         main((int(sys.argv[1]),))
     else:

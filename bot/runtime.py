@@ -210,6 +210,12 @@ async def build(settings: Settings) -> Orchestrator:
         raise ConfigError(f"{exc}. Check DATA_DIR ({settings.data_dir}) is writable.") from exc
     if settings.db_max_mb:
         await store.limit_size(settings.db_max_mb * 1_000_000)
+    foreign = await store.sealed_to_other_keys()
+    if foreign:
+        log.warning("records_sealed_to_other_keys count=%d: the database holds answers that "
+                    "none of RECIPIENT_PUBLIC_KEYS can open (demo answers from the quickstart, "
+                    "or a key that was replaced); researchers' exports leave them out. Start "
+                    "from a fresh DATA_DIR for real testimonies.", foreign)
     log.info("bot_ready languages=%d questions=%d recipients=%d", len(script.languages),
              len(script.questionnaire.questions), len(secrets.recipients))
     return Orchestrator(script, store, secrets.server_keys, translator, utc_now)

@@ -78,6 +78,11 @@ class KeyPair:
     def generate(cls) -> KeyPair:
         return cls(X25519PrivateKey.generate())
 
+    @classmethod
+    def from_raw(cls, private: bytes) -> KeyPair:
+        """From the 32 raw bytes of the private key (handed to a local worker process)."""
+        return cls(X25519PrivateKey.from_private_bytes(private))
+
     @property
     def public(self) -> RecipientKey:
         return RecipientKey(self.private.public_key().public_bytes_raw())

@@ -55,6 +55,10 @@ class ChannelLedger:
         self._seen: dict[bytes, datetime] = {}  # tag -> when first seen (insertion ordered)
         self._marks: list[tuple[bytes, str]] = []
         self._pending: dict[bytes, list[TrackedId]] = {}
+        # People with ids tracked since the last flush: only they can have consented since
+        # (the bot answers a consent, and that answer is tracked), so only they are looked up.
+        # Looking up everyone still waiting each time made a crowd before consent quadratic.
+        self._fresh: set[bytes] = set()
         self._forgotten: set[bytes] = set()
         self._dirty = asyncio.Event()
         self._closing = False
@@ -104,6 +108,7 @@ class ChannelLedger:
     def track(self, respondent: bytes, messages: Iterable[TrackedId]) -> None:
         messages = list(messages)
         self._pending.setdefault(respondent, []).extend(messages)
+        self._fresh.add(respondent)
         for message_id, sent_at in messages:  # exact times stay in memory only
             self._sent_at[respondent, message_id] = sent_at
         self._dirty.set()
@@ -154,7 +159,8 @@ class ChannelLedger:
         forgotten, self._forgotten = self._forgotten, set()
         # The lists themselves (track() only appends to them; forget() drops them), and a
         # copy of what they hold now: that much is written and then taken off them.
-        snapshot = {r: (ids, list(ids)) for r, ids in self._pending.items() if ids}
+        fresh, self._fresh = self._fresh, set()
+        snapshot = {r: (ids, list(ids)) for r in fresh if (ids := self._pending.get(r))}
         if not (marks or forgotten or snapshot):
             return
         saved: set[bytes] = set()
@@ -178,6 +184,7 @@ class ChannelLedger:
         except BaseException:
             self._marks[:0] = marks
             self._forgotten |= forgotten
+            self._fresh |= fresh
             raise
         for respondent in saved:
             ids, written = snapshot[respondent]

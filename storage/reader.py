@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from storage import payload
 from storage.keys import KeyPair
 from storage.links import EXPIRED_PREFIX
-from storage.sealing import SealError, open_sealed
+from storage.sealing import NotSealedToThisKey, SealError, open_sealed
 
 
 class SnapshotError(Exception):
@@ -55,6 +55,7 @@ class Testimony:
     consent: Consent | None
     answers: list[OpenedAnswer] = field(default_factory=list)
     stored_answers: int = 0  # rows in the database, opened or not (see `questions`)
+    foreign_records: int = 0  # records sealed only to other keys (e.g. a demo's answers)
 
     @property
     def label(self) -> str:
@@ -68,6 +69,7 @@ class RecordFailure:
     question_id: str  # '' when unknown: a sealed record that does not open hides its question
     reason: str
     record: str = ""  # the start of the record's row id, to find it in the database
+    foreign: bool = False  # sealed only to other keys (not damaged: meant for someone else)
 
     def __str__(self) -> str:
         what = f"record {self.record}" if self.record else f"answer '{self.question_id}'"
@@ -95,8 +97,12 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
 
 def read_testimonies(path: Path, key: KeyPair,
                      failures: list[RecordFailure] | None = None,
-                     questions: Collection[str] | None = None) -> Iterator[Testimony]:
+                     questions: Collection[str] | None = None,
+                     respondents: Iterable[bytes] | None = None) -> Iterator[Testimony]:
     """Every respondent with their opened answers, one at a time (streaming).
+
+    With `respondents`, only those, in that order (ids the snapshot does not hold are passed
+    over): exports read people in a shuffled order, and in batches across processes.
 
     With `questions`, only those answers are kept: a summary of closed answers never passes
     free text on (each record must still be opened to learn which question it answers).
@@ -109,14 +115,15 @@ def read_testimonies(path: Path, key: KeyPair,
         tables = _tables(conn)
         if "records" in tables:
             campaigns = _link_campaigns(conn) if "links" in tables else {}
-            for testimony in _sealed_records(conn, key, failures, questions):
+            for testimony in _sealed_records(conn, key, failures, questions, respondents):
                 if testimony.campaign is not None:
                     code = testimony.campaign.removeprefix(EXPIRED_PREFIX)
                     testimony.campaign = campaigns.get(code, testimony.campaign)
                 yield testimony
         for prefix in ("", "legacy_"):
             if prefix + "answers" in tables and prefix + "consents" in tables:
-                yield from _clear_metadata(conn, prefix, key, failures, questions)
+                yield from _clear_metadata(conn, prefix, key, failures, questions,
+                                           respondents)
     finally:
         conn.close()
 
@@ -127,11 +134,22 @@ def _link_campaigns(conn: sqlite3.Connection) -> dict[str, str]:
             for code, campaign in conn.execute("SELECT code, campaign FROM links")}
 
 
+def _ids(conn: sqlite3.Connection, respondents: Iterable[bytes] | None) -> Iterator[bytes]:
+    if respondents is None:
+        for (rid,) in conn.execute("SELECT id FROM respondents ORDER BY id").fetchall():
+            yield bytes(rid)
+        return
+    for rid in respondents:
+        if conn.execute("SELECT 1 FROM respondents WHERE id = ?", (rid,)).fetchone():
+            yield rid
+
+
 def _sealed_records(conn: sqlite3.Connection, key: KeyPair,
                     failures: list[RecordFailure] | None,
-                    questions: Collection[str] | None) -> Iterator[Testimony]:
+                    questions: Collection[str] | None,
+                    respondents: Iterable[bytes] | None) -> Iterator[Testimony]:
     private = key.private
-    for (rid,) in conn.execute("SELECT id FROM respondents ORDER BY id").fetchall():
+    for rid in _ids(conn, respondents):
         respondent = bytes(rid)
         testimony = Testimony(respondent, None, "", None, None)
         label = testimony.label
@@ -159,9 +177,11 @@ def _sealed_records(conn: sqlite3.Connection, key: KeyPair,
                 else:
                     raise ValueError(f"unknown record type {kind!r}")
             except (SealError, ValueError, KeyError, TypeError) as exc:
+                foreign = isinstance(exc, NotSealedToThisKey)
+                testimony.foreign_records += foreign
                 if failures is not None:
                     failures.append(RecordFailure(label, "", str(exc),
-                                                  bytes(record_id).hex()[:8]))
+                                                  bytes(record_id).hex()[:8], foreign))
         yield testimony
 
 
@@ -200,13 +220,29 @@ _CLEAR_QUERIES = {
 }
 
 
+_CLEAR_ONE = {
+    "": "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+        "c.language, c.agreed_at FROM respondents r "
+        "LEFT JOIN consents c ON c.respondent_id = r.id WHERE r.id = ?",
+    "legacy_": "SELECT r.id, r.campaign, r.started_on, r.completed_on, c.consent_version, "
+               "c.language, c.agreed_at FROM legacy_respondents r "
+               "LEFT JOIN legacy_consents c ON c.respondent_id = r.id WHERE r.id = ?",
+}
+
+
 def _clear_metadata(conn: sqlite3.Connection, prefix: str, key: KeyPair,
                     failures: list[RecordFailure] | None,
-                    questions: Collection[str] | None) -> Iterator[Testimony]:
+                    questions: Collection[str] | None,
+                    respondents: Iterable[bytes] | None) -> Iterator[Testimony]:
     private = key.private
     people_sql, items_sql, answers_sql = _CLEAR_QUERIES[prefix]
-    for rid, campaign, started, completed, version, language, agreed_at in conn.execute(
-            people_sql).fetchall():
+    if respondents is None:
+        people = conn.execute(people_sql).fetchall()
+    else:  # one at a time, in the order asked for
+        one = _CLEAR_ONE[prefix]
+        people = [row for rid in respondents
+                  for row in conn.execute(one, (rid,)).fetchall()]
+    for rid, campaign, started, completed, version, language, agreed_at in people:
         consent = None
         if version is not None:
             items = {item: bool(agreed) for item, agreed in conn.execute(items_sql, (rid,))}
@@ -221,12 +257,43 @@ def _clear_metadata(conn: sqlite3.Connection, prefix: str, key: KeyPair,
             try:
                 header, body = payload.decode(open_sealed(sealed, private, aad))
             except (SealError, ValueError) as exc:
+                foreign = isinstance(exc, NotSealedToThisKey)
+                testimony.foreign_records += foreign
                 if failures is not None:
-                    failures.append(RecordFailure(testimony.label, qid, str(exc)))
+                    failures.append(RecordFailure(testimony.label, qid, str(exc),
+                                                  foreign=foreign))
                 continue
             testimony.answers.append(
                 OpenedAnswer(qid, flow_id, flow_version, answered_on, header, body))
         yield testimony
+
+
+def respondent_ids(path: Path) -> list[bytes]:
+    """Every respondent a snapshot holds (no key needed: ids are keyed pseudonyms)."""
+    conn = connect_readonly(path)
+    try:
+        tables = _tables(conn)
+        found = {bytes(rid) for (rid,) in conn.execute("SELECT id FROM respondents")}
+        if "legacy_respondents" in tables:
+            found.update(bytes(rid) for (rid,) in conn.execute(
+                "SELECT id FROM legacy_respondents"))
+        return sorted(found)
+    finally:
+        conn.close()
+
+
+def deployment_of(path: Path) -> str | None:
+    """The id migration 0004 gave the bot's database (snapshots carry it); None for older
+    snapshots, which cannot tell."""
+    conn = connect_readonly(path)
+    try:
+        if "maintenance" not in _tables(conn):
+            return None
+        row = conn.execute(
+            "SELECT value FROM maintenance WHERE fact = 'deployment'").fetchone()
+        return str(row[0]) if row else None
+    finally:
+        conn.close()
 
 
 def read_erasures(path: Path, key: KeyPair,

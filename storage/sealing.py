@@ -42,6 +42,20 @@ class SealError(Exception):
     """A sealed blob could not be opened: wrong key, tampered, truncated or unknown format."""
 
 
+class NotSealedToThisKey(SealError):
+    """The blob names other recipients only: meant for another key, not damaged."""
+
+
+def recipient_ids(blob: bytes) -> tuple[bytes, ...]:
+    """The key ids a blob is sealed to, read from its clear header (nothing is decrypted):
+    the server can tell which keys can open what it holds."""
+    if len(blob) < _HEADER_LEN or blob[0] != VERSION:
+        return ()
+    count = min(blob[1], (len(blob) - _HEADER_LEN) // _STANZA_LEN)
+    return tuple(blob[_HEADER_LEN + i * _STANZA_LEN:_HEADER_LEN + i * _STANZA_LEN + KEY_ID_LEN]
+                 for i in range(count))
+
+
 def key_id(public_key: bytes) -> bytes:
     """A short, stable name for a recipient key, so an opener finds its own stanza."""
     return hashlib.sha256(b"testimony-bot/v1/key-id" + public_key).digest()[:KEY_ID_LEN]
@@ -153,7 +167,7 @@ def open_sealed(blob: bytes, private_key: X25519PrivateKey, associated_data: byt
             raise SealError("the key stanza is damaged") from exc
         break
     if file_key is None:
-        raise SealError("not sealed to this key")
+        raise NotSealedToThisKey("not sealed to this key")
     nonce = blob[body_start - _NONCE_LEN : body_start]
     try:
         padded = AESGCM(file_key).decrypt(nonce, blob[body_start:], header + associated_data)

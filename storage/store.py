@@ -30,7 +30,7 @@ from storage import db, payload, upgrade
 from storage.links import LinkBook
 from storage.reminders import ReminderBook, ReminderIn
 from storage.sealer import SealHelper
-from storage.sealing import RecipientKey, SealError, seal
+from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,20 @@ class Store:
             await conn.close()
             raise
         return cls(conn, recipients, keys, seal_helper_after=seal_helper_after)
+
+    async def sealed_to_other_keys(self) -> int:
+        """Records no configured key can open (e.g. the quickstart's demo answers left in a
+        real database): their sealed headers name other recipients only. Read from the
+        clear header of each blob; nothing is decrypted."""
+        ours = {key.id for key in self._recipients}
+        # A header is 34 bytes and 56 per recipient, at most 16 of them.
+        foreign = 0
+        async with self._conn.execute(
+                "SELECT substr(sealed, 1, 930) FROM records") as cursor:
+            async for (head,) in cursor:
+                if ours.isdisjoint(recipient_ids(bytes(head))):
+                    foreign += 1
+        return foreign
 
     async def limit_size(self, max_bytes: int | None) -> None:
         """Cap the database file (DB_MAX_MB), or lift the cap with None.
@@ -532,9 +546,10 @@ class Store:
         """Checkpoint and truncate the WAL, with the transaction lock held. Until it
         succeeds, old page images (an erased answer, an ended session's state) are still in
         the -wal file: a reader holding an old snapshot blocks it, so it is retried."""
-        if await db.checkpoint(self._conn):
-            self._wal_dirty = False
-            return True
+        with contextlib.suppress(sqlite3.Error):  # busy beyond the timeout: retried below
+            if await db.checkpoint(self._conn):
+                self._wal_dirty = False
+                return True
         self.checkpoint_failures += 1
         self._wal_dirty = True
         if self._checkpoint_task is None or self._checkpoint_task.done():
@@ -557,9 +572,12 @@ class Store:
             async with self._tx_lock:
                 if self._closed or not self._wal_dirty:
                     return
-                if await db.checkpoint(self._conn):
-                    self._wal_dirty = False
-                    return
+                try:
+                    if await db.checkpoint(self._conn):
+                        self._wal_dirty = False
+                        return
+                except sqlite3.Error:  # busy beyond the timeout: try again later
+                    pass
             self.checkpoint_failures += 1
             delay = min(delay * 2, CHECKPOINT_MAX_DELAY)
 

@@ -30,8 +30,6 @@ from bot.export.cells import FORMULA_STARTS
 from tests.export_support import (
     BIDI_TEXT,
     FORMULA,
-    GROUP4,
-    NEAR,
     UNIQUE,
     Seeded,
     seeded,
@@ -79,6 +77,15 @@ def out(export: tuple[Path, Run]) -> Path:
 
 
 @pytest.fixture(scope="session")
+def out_k1(data: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """With k = 1 nothing is generalised or suppressed: every label can be checked."""
+    out = tmp_path_factory.mktemp("export-k1") / "out"
+    run = run_cli(*export_args(data, out, "--k", "1", "--format", "csv,qdpx"))
+    assert run.code == 0, run.err
+    return out
+
+
+@pytest.fixture(scope="session")
 def records(out: Path) -> list[dict[str, object]]:
     lines = (out / "testimonies.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
@@ -115,11 +122,11 @@ def test_export_succeeds_with_a_summary(export: tuple[Path, Run], data: Seeded) 
     _, run = export
     assert run.code == 0, run.err
     assert f"Exported {len(data.exported)} testimonies" in run.out
-    assert "Exporting [" not in run.err  # no progress bar when not on a terminal
+    assert "Exporting [" not in run.err and "Reading [" not in run.err  # not on a terminal
     listed = {p.name for p in export[0].iterdir()}
     assert {"testimonies.csv", "answers.csv", "testimonies.jsonl", "testimonies.xlsx",
             "testimonies.qdpx", "redactions.csv", "disclosure_report.txt",
-            "disclosure_report.json", "README.txt", "media"} == listed
+            "disclosure_report.json", "README.txt", "media", ".testimony-bot-files"} == listed
     assert not [p for p in export[0].rglob("*.partial")]  # spill files are gone
 
 
@@ -181,35 +188,81 @@ def test_every_placeholder_is_counted_in_redactions_csv(out: Path,
         assert text[int(row["position"]):].startswith(row["placeholder"])
 
 
-def test_k_anonymity_report_is_right_for_the_planted_combinations(
-        out: Path, records: list[dict[str, object]], data: Seeded) -> None:
+WIDE_QUASI = ("gender", "age_band", "origin_region", "living_region", "sector", "themes",
+              "language", "complete", "started_month", "completed_month", "campaign",
+              "may_quote", "consent_version")
+
+
+def _written_quasi(out: Path) -> Counter[tuple[str, ...]]:
+    """Every column released about a person, as written: the wide row's quasi-identifiers
+    and the set of languages and months their answers are labelled with."""
+    with (out / "testimonies.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = {r["export_id"]: tuple(r[q] for q in WIDE_QUASI) for r in csv.DictReader(handle)}
+    with (out / "answers.csv").open(encoding="utf-8-sig", newline="") as handle:
+        answer_tags: dict[str, set[str]] = {}
+        for r in csv.DictReader(handle):
+            answer_tags.setdefault(r["export_id"], set()).update(
+                (f"language={r['language']}", f"month={r['month']}"))
+    return Counter((*row, *sorted(answer_tags.get(export_id, ())))
+                   for export_id, row in rows.items())
+
+
+def test_k_anonymity_holds_over_every_released_column(
+        out: Path, export: tuple[Path, Run], data: Seeded) -> None:
+    """Language at consent and per answer, months, completeness, consent version, may-quote
+    and themes are checked with the profile: no combination of what the files say about a
+    person is shared by fewer than k people, except those with nothing left to tell."""
     report = json.loads((out / "disclosure_report.json").read_text(encoding="utf-8"))
     assert report["k"] == 5
     assert report["records"] == len(data.exported)
-    assert report["rare_before"] == 6  # GROUP4 (4) + NEAR + UNIQUE
-    assert report["records_generalized"] == 6
-    assert report["generalized"] == {"gender": 0, "age_band": 6, "origin_region": 6,
-                                     "living_region": 6, "sector": 0, "campaign": 0}
-    assert report["records_suppressed"] == 1  # UNIQUE alone: nothing else is near it
-    assert report["suppressed"] == dict.fromkeys(
-        ("gender", "age_band", "origin_region", "living_region", "sector", "campaign"), 1)
-    assert report["rare_after"] == 1 and report["smallest_group"] == 1
-    assert report["groups"] == 6 + 1 + 1 + 1  # common, merged GROUP4+NEAR, silent, UNIQUE
-    text = (out / "disclosure_report.txt").read_text(encoding="utf-8")
-    assert "Records generalized: 6" in text and "k = 5" in text
-
-    with (out / "testimonies.csv").open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    quasi = ("gender", "age_band", "origin_region", "living_region", "sector", "campaign")
-    combos = Counter(tuple(r[q] for q in quasi) for r in rows)
-    merged = ("Woman", "18-34", "Africa", "Europe", "Hotels, restaurants, cleaning", "imrf-eu")
-    assert combos[merged] == 5  # GROUP4 + NEAR, made coarser, together
-    assert combos[("[suppressed]",) * 6] == 1  # UNIQUE
-    shown = {value for row in rows for q in quasi for value in [row[q]]}
+    assert report["quasi_identifiers"] == [
+        "gender", "age_band", "origin_region", "living_region", "sector", "themes", "language",
+        "complete", "started_month", "completed_month", "campaign", "may_quote",
+        "answer_languages", "consent_version"]
+    assert "checked for k-anonymity" in export[1].out and "answer_languages" in export[1].out
+    combos = _written_quasi(out)
+    hidden_all = [combo for combo in combos if combo[:len(WIDE_QUASI)] ==
+                  ("[suppressed]",) * len(WIDE_QUASI)]
+    for combo, n in combos.items():
+        assert n >= 5 or combo in hidden_all, combo
+    shown = {value for combo in combos for value in combo}
     for hidden in ("Oceania / Pacific", "60 or older", "solo-2026", "North Africa", "Health care"):
         assert hidden not in shown, hidden
-    assert all(n >= 5 for combo, n in combos.items() if combo != ("[suppressed]",) * 6)
-    assert GROUP4[2] == "africa_north" and NEAR[1] == "18_24" and UNIQUE[2] == "oceania"
+    assert UNIQUE[2] == "oceania"
+
+
+def test_disclosure_report_follows_the_small_count_rule(out: Path) -> None:
+    """The same rule as the report and /stats: a count of people below k, zero included,
+    is not written (the JSON says "<5")."""
+    report = json.loads((out / "disclosure_report.json").read_text(encoding="utf-8"))
+    assert report["generalized"]["gender"] == "<5"  # zero: hidden like any small count
+    counts = [report["records"], report["rare_before"], report["rare_after"],
+              *report["generalized"].values(), *report["suppressed"].values()]
+    assert all(n == "<5" or (isinstance(n, int) and n >= 5) for n in counts), counts
+    text = (out / "disclosure_report.txt").read_text(encoding="utf-8")
+    assert "fewer than 5" in text
+    for line in text.splitlines()[1:]:
+        for number in re.findall(r"(?<![\w-])\d+(?![\w-])", line.split("Groups after")[0]):
+            assert int(number) >= 5, line
+
+
+def test_a_suppressed_value_reads_the_same_whether_answered_or_skipped(out: Path) -> None:
+    """The five who skipped every profile question: where their row is suppressed, the
+    skipped fields read "[suppressed]" like everyone else's, in every file."""
+    with (out / "testimonies.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    profile = ("gender", "age_band", "origin_region", "living_region", "sector")
+    for row in rows:
+        written = {row[q] for q in profile}
+        assert not ("" in written and "[suppressed]" in written), row
+    silent = [r for r in rows if r["gender"] == "[suppressed]"]
+    assert silent
+    by_id = {json.loads(line)["export_id"]: json.loads(line) for line in
+             (out / "testimonies.jsonl").read_text(encoding="utf-8").splitlines()}
+    for row in silent:
+        answers = by_id[row["export_id"]]["answers"]
+        assert all(answers[q]["value"] == "[suppressed]" for q in profile
+                   if row[q] == "[suppressed]")
 
 
 def test_csv_is_rfc4180_utf8_with_bom(out: Path, data: Seeded) -> None:
@@ -230,15 +283,16 @@ def test_csv_is_rfc4180_utf8_with_bom(out: Path, data: Seeded) -> None:
 
 
 def test_dates_are_coarsened_to_months(out: Path, records: list[dict[str, object]]) -> None:
-    assert {r["started_month"] for r in records} <= {"2026-09", "2026-10", "2026-11"}
-    assert all(re.fullmatch(r"\d{4}-\d{2}", str(r["started_month"])) for r in records)
+    # Months, made coarser (quarters, years) or suppressed where they were rare.
+    assert {r["started_month"] for r in records} <= {"2026-09", "2026-10", "2026-11", "2026-Q3",
+                                                     "2026-Q4", "2026", "[suppressed]"}
     for name, text in output_texts(out).items():
         if "project.qde" not in name:  # the QDA project carries the export's own time
             assert not re.search(r"\b20\d\d-\d\d-\d\d", text), name
 
 
-def test_multi_choice_answers_are_joined_english_labels(out: Path) -> None:
-    with (out / "testimonies.csv").open(encoding="utf-8-sig", newline="") as handle:
+def test_multi_choice_answers_are_joined_english_labels(out_k1: Path) -> None:
+    with (out_k1 / "testimonies.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     themes = [r["themes"] for r in rows if ";" in r["themes"]]
     assert themes and all("; " in t for t in themes)
@@ -265,8 +319,10 @@ def test_formula_injection_is_neutralized(out: Path) -> None:
     assert FORMULA.startswith("=HYPERLINK(")
 
 
-def test_qdpx_validates_and_reopens(out: Path, data: Seeded) -> None:
-    with zipfile.ZipFile(out / "testimonies.qdpx") as archive:
+@pytest.mark.parametrize("k", [5, 1])
+def test_qdpx_validates_and_reopens(out: Path, out_k1: Path, data: Seeded, k: int) -> None:
+    folder = out if k == 5 else out_k1
+    with zipfile.ZipFile(folder / "testimonies.qdpx") as archive:
         project = archive.read("project.qde")
         members = set(archive.namelist())
         sources = {name: archive.read(name).decode("utf-8") for name in members
@@ -291,7 +347,8 @@ def test_qdpx_validates_and_reopens(out: Path, data: Seeded) -> None:
             assert 0 <= start < end <= len(content)
             assert selection.find(f"{QDA}Coding/{QDA}CodeRef") is not None
     coded = [c for c in cases if c.find(f"{QDA}CodeRef") is not None]
-    assert len(coded) == len(data.exported)  # everyone chose at least one theme
+    if k == 1:  # nothing suppressed: everyone chose at least one theme
+        assert len(coded) == len(data.exported)
 
 
 def test_xlsx_opens_and_matches_the_csv(out: Path) -> None:
@@ -308,9 +365,9 @@ def test_xlsx_opens_and_matches_the_csv(out: Path) -> None:
 
 def test_quotable_text_only_for_people_who_agreed(records: list[dict[str, object]],
                                                   data: Seeded) -> None:
-    agreed = [r for r in records if r["may_quote"]]
-    refused = [r for r in records if not r["may_quote"]]
-    assert len(agreed) == sum(p.quote for p in data.exported)
+    agreed = [r for r in records if r["may_quote"] is True]
+    refused = [r for r in records if r["may_quote"] is not True]  # no, or suppressed
+    assert 0 < len(agreed) <= sum(p.quote for p in data.exported)
     assert refused and all(r["quotable"] is None for r in refused)
     assert all(r["quotable"] for r in agreed if any(
         a["kind"] in ("text", "testimony") and "value" in a and not a["value"].startswith("[")
@@ -362,3 +419,13 @@ def test_nothing_is_written_outside_the_export_folder(
     assert not list(cwd.iterdir())
     modes = {p.stat().st_mode & 0o777 for p in (tmp_path / "out").rglob("*")}
     assert modes <= {0o600, 0o700}  # plaintext readable by its owner only
+
+
+def test_both_readmes_describe_every_file_the_export_writes(out: Path) -> None:
+    written = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
+    inside = (out / "README.txt").read_text(encoding="utf-8")
+    project = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    researchers = project.split("## For researchers", 1)[1].split("\n## ", 1)[0]
+    for name in written:
+        assert re.search(rf"^  - {re.escape(name)}: \S", inside, re.M), name
+        assert f"`{name}`" in researchers, name

@@ -19,6 +19,7 @@ from bot.export.names import NameFinder
 from bot.export.patterns import iban_valid, luhn_valid
 from bot.export.progress import Progress
 from bot.export.pseudonyms import ExportPseudonyms
+from bot.export.records import QUASI_NAMES, quasi_identifiers, quasi_row
 from bot.export.redaction import Numbering, Redactor
 from bot.export.selection import Selection
 from bot.export.xlsx_writer import column_name
@@ -193,6 +194,93 @@ def test_adjacent_names_become_one_placeholder(redactor: Redactor) -> None:
     assert result.text == "ask [NAME-1]"
 
 
+@pytest.mark.parametrize("separator", ["\u00a0", "\u202f", "\u2013", "\u2011", "\u060c",
+                                       "\u2009", "\u2012", "\uff0d"])
+def test_phone_groups_split_by_unusual_spaces_dashes_and_commas(
+        redactor: Redactor, separator: str) -> None:
+    """No-break and narrow no-break spaces, en dashes, non-breaking hyphens, Arabic commas."""
+    text = f"Call +63{separator}917{separator}123{separator}4567 now"
+    assert redact(redactor, text) == "Call [PHONE-1] now"
+    assert redact(redactor, f"رقمي ٠٥٠{separator}١٢٣{separator}٤٥٦٧ شكرا",
+                  ("asia_central_west",)) == "رقمي [PHONE-1] شكرا"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("find me @golden.pitafa on instagram", "find me [URL-1] on instagram"),
+    ("my account @golden.pitafa.", "my account [URL-1]."),
+    ("write T.ME/MariaSantos now", "write [URL-1] now"),
+    ("or WA.ME/639171234567", "or [URL-1]"),
+    ("mail maria.santos\uff20gmail.com please", "mail [EMAIL-1] please"),
+    ("maria\uff0esantos\uff20gmail\uff0ecom", "[EMAIL-1]"),
+])
+def test_dotted_handles_upper_case_links_and_full_width_at_signs(
+        redactor: Redactor, text: str, expected: str) -> None:
+    assert redact(redactor, text) == expected
+
+
+def test_surnames_in_capitals_are_names(redactor: Redactor) -> None:
+    assert redact(redactor, "My employer was Maria SANTOS and her son") == (
+        "My employer was [NAME-1] and her son")
+    assert redact(redactor, "the agent, OKAFOR, took my passport") == (
+        "the agent, [NAME-1], took my passport")
+    # In text written all in capitals, a surname after a title is still found.
+    shouted = redactor.redact("q", "I WORK FOR MR ZABALETA AND HE NEVER PAYS ME", (),
+                              Numbering())
+    assert shouted.text == "I WORK FOR MR [NAME-1] AND HE NEVER PAYS ME"
+    assert [n.kind for n in shouted.notes] == ["NAME", "REVIEW"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("please call 81234 after six", "please call [PHONE-1] after six"),
+    ("I lived in room 40312 of the dormitory", "I lived in room [ID-1] of the dormitory"),
+    ("ext. 55123 or apartment 12045", "ext. [PHONE-1] or apartment [ID-1]"),
+    ("I paid 15000 to the agency", "I paid 15000 to the agency"),
+])
+def test_five_digit_numbers_after_call_room_and_the_like(
+        redactor: Redactor, text: str, expected: str) -> None:
+    assert redact(redactor, text) == expected
+
+
+def test_text_is_read_normalised_but_written_as_it_was(redactor: Redactor) -> None:
+    """Matching sees NFKC text; what is not replaced keeps its own characters."""
+    text = "ﬁne, call +63\u00a0917\u00a0123\u00a04567 — thanks"
+    assert redact(redactor, text) == "ﬁne, call [PHONE-1] — thanks"
+
+
+@pytest.mark.parametrize("text", [
+    "قالت لي مدام ريم أن أبقى",  # Arabic
+    "मेरी मालकिन कमला थी",  # Devanagari
+    "አሰሪዬ ሰላማዊት ነበረች",  # Ethiopic
+    "আমার মালিক রহিমা",  # Bengali
+    "මගේ හාම්පුතා නිමල්",  # Sinhala
+    "ကျွန်မ အလုပ်ရှင် ဒေါ်မြ",  # Burmese
+])
+def test_non_latin_script_is_flagged_for_a_full_reading(redactor: Redactor, text: str) -> None:
+    result = redactor.redact("story", text, (), Numbering())
+    flags = [n for n in result.notes if n.kind == "REVIEW"]
+    assert [n.question_id for n in flags] == ["story"]
+    assert "script" in flags[0].rule
+
+
+@pytest.mark.parametrize("text", [
+    "my employer zunaira never paid me",
+    "Madam kelechukwu shouted at us",
+    "the boss, tavita, kept the keys",
+    "yes sir wendimagegn",
+])
+def test_lower_case_names_after_employer_madam_sir_boss_are_flagged(
+        redactor: Redactor, text: str) -> None:
+    result = redactor.redact("story", text, (), Numbering())
+    flags = [n for n in result.notes if n.kind == "REVIEW"]
+    assert len(flags) == 1 and "lower-case" in flags[0].rule
+
+
+def test_ordinary_lower_case_text_is_not_flagged(redactor: Redactor) -> None:
+    result = redactor.redact("story", "my employer never paid me and the boss was angry", (),
+                             Numbering())
+    assert not [n for n in result.notes if n.kind == "REVIEW"]
+
+
 # -- k-anonymity ------------------------------------------------------------------------------
 
 FIELDS = (QuasiIdentifier("gender"), QuasiIdentifier("age", {"18_24": "18_34", "25_34": "18_34"},
@@ -242,6 +330,65 @@ def test_k_of_one_changes_nothing_and_missing_values_are_values() -> None:
     assert final == rows and report.records_generalized == report.records_suppressed == 0
     with pytest.raises(ValueError, match="k must be"):
         anonymize(rows, FIELDS, k=0)
+
+
+def _person(language: str, answer_languages: tuple[str, ...] = (), *,
+            started: str = "2026-10-05", themes: tuple[str, ...] = ("wages",)
+            ) -> reader.Testimony:
+    consent = reader.Consent("2026-11", language, "2026-10-05T00:00:00+00:00",
+                             {"take_part": True, "adult": True})
+    person = reader.Testimony(b"r" * 32, "c1", started, None, consent)
+    profile = {"gender": "woman", "age_band": "25_34", "origin_region": "africa_east",
+               "living_region": "europe", "sector": "care_domestic"}
+    for index, (question, code) in enumerate(profile.items()):
+        person.answers.append(reader.OpenedAnswer(
+            question, "f", "1", started,
+            {"kind": "choice", "value": [code],
+             "language": (answer_languages[index] if index < len(answer_languages)
+                          else language)}))
+    person.answers.append(reader.OpenedAnswer(
+        "themes", "f", "1", started,
+        {"kind": "choice", "value": list(themes), "language": language}))
+    return person
+
+
+def test_every_released_column_is_a_quasi_identifier() -> None:
+    """An Amharic speaker whose profile five others share is still alone: the language
+    (and the language of each answer, the months, the themes...) is checked too."""
+    assert QUASI_NAMES == ("gender", "age_band", "origin_region", "living_region", "sector",
+                           "themes", "language", "complete", "started_month",
+                           "completed_month", "campaign", "may_quote", "answer_languages",
+                           "consent_version")
+    people = [_person("en") for _ in range(5)] + [_person("am")]
+    rows = [quasi_row(p, may_quote=False) for p in people]
+    final, _ = anonymize(rows, quasi_identifiers(["2026-10"]), k=5)
+    language = QUASI_NAMES.index("language")
+    assert final[-1][language] == SUPPRESSED
+    assert [row[language] for row in final[:5]] == ["en"] * 5
+    switched = quasi_row(_person("en", ("en", "ar")), may_quote=True)
+    assert switched[QUASI_NAMES.index("answer_languages")] == "ar"
+    assert switched[QUASI_NAMES.index("themes")] == "wages"
+
+
+def test_months_go_to_quarters_then_years() -> None:
+    fields = quasi_identifiers(["2026-09", "2026-10", "2026-12"])
+    started = fields[QUASI_NAMES.index("started_month")]
+    assert started.levels == {1: {"2026-09": "2026-Q3", "2026-10": "2026-Q4",
+                                  "2026-12": "2026-Q4"},
+                              2: {"2026-Q3": "2026", "2026-Q4": "2026"}}
+
+
+def test_detail_not_needed_for_k_is_given_back() -> None:
+    """Records rare because of their sector lose region detail on the way; once the sector
+    is suppressed, the group gets its regions back where every part still holds k."""
+    rows = [("w", "25_34", "asia_south", f"sector{i}") for i in range(5)]
+    rows += [("w", "25_34", "asia_east", f"other{i}") for i in range(5)]
+    fields = (*FIELDS, QuasiIdentifier("sector"))
+    final, report = anonymize(rows, fields, k=5)
+    assert final == [("w", "25_34", "asia_south", SUPPRESSED)] * 5 + [
+        ("w", "25_34", "asia_east", SUPPRESSED)] * 5
+    assert report.generalized == {"gender": 0, "age": 0, "region": 0, "sector": 0}
+    assert report.suppressed["sector"] == 10
 
 
 # -- consent and filters ----------------------------------------------------------------------
@@ -348,15 +495,41 @@ def test_damaged_or_foreign_ogg_is_refused() -> None:
         clean("audio/ogg", ogg_opus([])[:60])
 
 
-def test_mp3_tags_are_removed() -> None:
-    frame = b"\xff\xfb\x90\x00" + b"\x00" * 100
-    body = b"TIT2" + struct.pack(">I", 6) + b"\0\0" + b"\0Maria"
-    id3 = b"ID3\x03\x00\x00" + bytes([0, 0, 0, len(body)]) + body
-    tail = b"TAG" + b"Maria Santos".ljust(125, b"\0")
-    assert clean_mp3(id3 + frame + tail) == frame
-    assert clean("audio/mpeg", id3 + frame).data == frame
+def _mp3_frame(fill: int, padding: int = 0) -> bytes:
+    """MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417 bytes (418 with padding)."""
+    header = bytes([0xFF, 0xFB, 0x90 | (padding << 1), 0x00])
+    return header + bytes([fill]) * (413 + padding)
+
+
+def _id3v2(text: bytes, footer: bool = False) -> bytes:
+    body = b"TIT2" + struct.pack(">I", len(text) + 1) + b"\0\0" + b"\0" + text
+    size = bytes([0, 0, len(body) >> 7, len(body) & 0x7F])
+    head = b"ID3\x04\x00" + bytes([0x10 if footer else 0]) + size
+    return head + body + (b"3DI\x04\x00\x10" + size if footer else b"")
+
+
+def test_mp3_keeps_only_audio_frames() -> None:
+    frames = [_mp3_frame(1), _mp3_frame(2, padding=1), _mp3_frame(3)]
+    audio = b"".join(frames)
+    id3v1 = b"TAG" + b"Maria Santos".ljust(125, b"\0")
+    lyrics3 = b"LYRICSBEGIN" + b"IND00003110" + b"LYR00012Maria Santos" + b"000042LYRICS200"
+    ape_items = struct.pack("<II", 12, 0) + b"Artist\0" + b"Maria Santos"
+    ape_footer = b"APETAGEX" + struct.pack("<IIII", 2000, len(ape_items) + 32, 1, 0) + b"\0" * 8
+    cases = {
+        "ID3v2 at the start, ID3v1 at the end": _id3v2(b"Maria Santos") + audio + id3v1,
+        "ID3v2.4 appended with a footer": audio + _id3v2(b"Maria Santos", footer=True),
+        "Lyrics3 before ID3v1": audio + lyrics3 + id3v1,
+        "APE at the end (footer only)": audio + ape_items + ape_footer,
+        "a tag between frames": frames[0] + _id3v2(b"Maria Santos") + frames[1] + frames[2],
+        "stray bytes between frames": frames[0] + b"Maria Santos" + frames[1] + frames[2],
+    }
+    for name, data in cases.items():
+        cleaned = clean_mp3(data)
+        assert cleaned == audio, name
+        assert b"Maria" not in cleaned, name
+    assert clean("audio/mpeg", cases["a tag between frames"]).data == audio
     with pytest.raises(Unsupported, match="MPEG"):
-        clean_mp3(id3 + b"not audio")
+        clean_mp3(_id3v2(b"Maria") + b"not audio")
 
 
 def test_photo_exif_gps_and_comments_are_removed() -> None:

@@ -13,8 +13,11 @@ from datetime import date
 from pathlib import Path
 
 from bot.cli.common import Subparsers, UserError, add_passphrase_options, read_passphrase
+from bot.export import wordlists
+from bot.export.parallel import default_jobs
 from bot.export.pipeline import (
     FORMATS,
+    SHOWN_FAILURES,
     ExportError,
     ExportOptions,
     ExportSummary,
@@ -24,7 +27,7 @@ from bot.export.pipeline import (
 from bot.export.selection import Selection
 from bot.flow import ConsentText, FlowError, Questionnaire, load_consent, load_questionnaire
 from storage.keys import KeyFileError, KeyPair, read_private_key
-from storage.reader import SnapshotError
+from storage.reader import RecordFailure, SnapshotError
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 
@@ -54,14 +57,20 @@ def register(commands: Subparsers) -> None:
     export.add_argument("--phone-regions", default="", metavar="CC,CC",
                         help="country codes whose national phone formats to look for in "
                         "every testimony, besides each person's own regions (e.g. PH,HK)")
-    export.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    export.add_argument("--force", action="store_true",
+                        help="use a non-empty folder: first delete what an earlier export or "
+                        "report wrote there")
+    export.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
+                        help="processes that decrypt and redact (default: every core)")
     export.set_defaults(handler=export_testimonies)
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Options shared with `report`: where the data is, the key, the filters."""
-    parser.add_argument("--db", type=Path, required=True, metavar="SNAPSHOT",
-                        help="a snapshot from `testimony-bot backup` (or the database)")
+    parser.add_argument("--db", type=Path, required=True, action="append", metavar="SNAPSHOT",
+                        help="a snapshot from `testimony-bot backup` (or the database), or a "
+                        "folder of snapshots; repeat for several: they are combined by "
+                        "respondent, and /delete reaches every one of them")
     parser.add_argument("--key", type=Path, required=True, help="the private key file")
     add_passphrase_options(parser)
     parser.add_argument("--flow", type=Path, default=FLOWS_DIR / "default.toml",
@@ -104,8 +113,9 @@ def load_flows(args: argparse.Namespace) -> tuple[Questionnaire, ConsentText]:
 def open_key(args: argparse.Namespace) -> KeyPair:
     if args.k < 1:
         raise UserError("--k must be at least 1")
-    if not args.db.is_file():
-        raise UserError(f"{args.db} does not exist")
+    for path in args.db:
+        if not path.exists():
+            raise UserError(f"{path} does not exist")
     try:
         return read_private_key(args.key, read_passphrase(args, "Passphrase for the key: "))
     except KeyFileError as exc:
@@ -119,8 +129,7 @@ def _lines(paths: list[Path]) -> tuple[str, ...]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read the word list {path}") from exc
-        found += [line.strip() for line in text.splitlines()
-                  if line.strip() and not line.lstrip().startswith("#")]
+        found += wordlists.parse(text)  # the format of the lists the package ships
     return tuple(found)
 
 
@@ -137,13 +146,13 @@ def _formats(values: list[str] | None) -> tuple[str, ...]:
 def export_testimonies(args: argparse.Namespace) -> int:
     questionnaire, consent = load_flows(args)
     options = ExportOptions(
-        snapshot=args.db, out=args.out, formats=_formats(args.format),
+        snapshots=tuple(args.db), out=args.out, formats=_formats(args.format),
         selection=selection(args), k=args.k, stable_ids=args.stable_ids,
         media=not args.no_media, names=_lines(args.names), places=_lines(args.places),
         allowed=_lines(args.allow),
         phone_regions=tuple(c.strip().upper() for c in args.phone_regions.split(",")
                             if c.strip()),
-        force=args.force,
+        force=args.force, jobs=max(1, args.jobs),
     )
     key = open_key(args)
     try:
@@ -151,19 +160,39 @@ def export_testimonies(args: argparse.Namespace) -> int:
     except (ExportError, SnapshotError) as exc:
         raise UserError(str(exc)) from exc
     print_summary(summary, args.out)
-    if summary.failures:
-        print(f"error: {len(summary.failures)} answer(s) could not be opened and were left "
-              "out (everything else was exported):", file=sys.stderr)
-        print(describe_failures(summary.failures), file=sys.stderr)
-        return 1
-    return 0
+    return report_problems(summary.foreign, summary.failures, "exported")
+
+
+def report_problems(foreign: list[str], failures: list[RecordFailure], done: str) -> int:
+    """Exit status 1, with names, when anything was left out that should not have been."""
+    status = 0
+    if foreign:
+        shown = ", ".join(foreign[:SHOWN_FAILURES]) + (", ..." if len(foreign) >
+                                                       SHOWN_FAILURES else "")
+        print(f"error: {len(foreign)} testimonies hold records sealed to another key (such as "
+              "the quickstart's demo answers left in a real database); they were left out "
+              f"entirely, not counted and not in any k-anonymity group: respondents {shown}",
+              file=sys.stderr)
+        status = 1
+    damaged = [f for f in failures if not f.foreign]
+    if damaged:
+        print(f"error: {len(damaged)} answer(s) could not be opened and were left out "
+              f"(everything else was {done}):", file=sys.stderr)
+        print(describe_failures(damaged), file=sys.stderr)
+        status = 1
+    return status
 
 
 def print_summary(summary: ExportSummary, out: Path) -> None:
     print(f"Exported {summary.exported} testimonies to {out}")
+    for path in summary.unchecked:
+        print(f"  note: {path} was made before snapshots carried a deployment id; check "
+              "yourself that it comes from the same bot")
     skipped = {"without a valid consent": summary.not_consented,
                "outside the filters": summary.filtered_out,
-               "with no answers": summary.empty}
+               "with no answers": summary.empty,
+               "after /delete (erasure records)": summary.erased,
+               "sealed to another key": len(summary.foreign)}
     for reason, count in skipped.items():
         if count:
             print(f"  left out {reason}: {count}")
@@ -173,6 +202,8 @@ def print_summary(summary: ExportSummary, out: Path) -> None:
         print(f"  media files: {summary.media_written} written, {summary.media_skipped} left "
               "out (format could not be cleaned of metadata)")
     if summary.disclosure:
+        print(f"  checked for k-anonymity (k = {summary.disclosure.k}): "
+              + ", ".join(summary.disclosure.quasi_identifiers))
         for line in summary.disclosure.lines()[2:]:
             print(f"  {line}")
     print(f"  files: {', '.join(summary.files)}")

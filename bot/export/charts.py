@@ -1,8 +1,13 @@
 """Bar charts as PNG files (Pillow), for report writers to paste into a document.
 
 Pillow is already needed to clean photos, draws text with its built-in font, and writes a
-small PNG: far lighter than a plotting library for two bar charts. Suppressed cells get no
-bar, only the words "fewer than k".
+small PNG: far lighter than a plotting library for a few bar charts. Each label sits on its
+own line above its bar, so a chart stays readable when a phone shrinks it to a third. Hidden
+cells get no bar: a cell hidden to protect others says "hidden", and the small ones share
+one line ("9 more, each fewer than 5"), as the table beside the chart lists them.
+
+Every chart comes with an alternative text that says what the chart shows, value by value,
+for people who cannot see it and for documents that drop images.
 """
 
 from __future__ import annotations
@@ -11,15 +16,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.export.summary import Table
+from bot.export.summary import Cell, Hidden, Table
 
-WIDTH = 900
-ROW = 30
-MARGIN = 16
-LABEL_SHARE = 0.42
-BAR = (46, 110, 142)
+WIDTH = 600
+MARGIN = 20
+LABEL = 24
+BAR = 24
+GAP = 18
+BAR_COLOUR = (46, 110, 142)
 TEXT = (30, 30, 30)
-MUTED = (110, 110, 110)
+MUTED = (95, 95, 95)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -35,28 +41,63 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | Im
     return text + "…"
 
 
+def _wrap(draw: ImageDraw.ImageDraw, text: str,
+          font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
+    """At most two lines; the second is cut with an ellipsis if it is still too long."""
+    words = text.split()
+    first = ""
+    while words and draw.textlength((first + " " + words[0]).strip(), font=font) <= width:
+        first = (first + " " + words.pop(0)).strip()
+    if not words:
+        return [first]
+    return [first, _fit(draw, " ".join(words), font, width)] if first else [
+        _fit(draw, text, font, width)]
+
+
+def cell_text(cell: Cell, k: int) -> str:
+    """A cell as the report writes it: "12 (40%)", "fewer than 5" or "hidden"."""
+    if cell.hidden is Hidden.SMALL:
+        return f"fewer than {k}"
+    if cell.hidden is Hidden.PROTECTS or cell.count is None:
+        return "hidden"
+    return f"{cell.count}" + (f" ({cell.share:.0%})" if cell.share is not None else "")
+
+
+def alt_text(chart: Table, k: int) -> str:
+    values = "; ".join(f"{c.label}: {cell_text(c, k)}" for c in chart.cells)
+    return f"Bar chart, {chart.title} (answered by {chart.base}). {values}."
+
+
 def bar_chart(chart: Table, path: Path, k: int) -> None:
-    """Horizontal bars, one per cell, largest first (the table's own order)."""
-    title_font, font = _font(18), _font(14)
-    height = MARGIN * 3 + 24 + ROW * max(len(chart.cells), 1)
+    """Horizontal bars, one per cell, in the table's own order."""
+    title_font, font = _font(26), _font(LABEL - 2)
+    row = LABEL + 4 + BAR + GAP
+    shown = [c for c in chart.cells if c.hidden is not Hidden.SMALL]
+    small = len(chart.cells) - len(shown)
+    room = WIDTH - 2 * MARGIN
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    title = _wrap(measure, f"{chart.title} (n = {chart.base})", title_font, room)
+    top = MARGIN + 34 * len(title) + 10
+    height = top + MARGIN + row * max(len(shown), 1) + (LABEL * 2 if small else 0)
     image = Image.new("RGB", (WIDTH, height), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((MARGIN, MARGIN), f"{chart.title} (n = {chart.base})", fill=TEXT, font=title_font)
-    label_width = int(WIDTH * LABEL_SHARE)
-    bar_left = MARGIN + label_width + 8
-    bar_room = WIDTH - bar_left - 110
+    for index, line in enumerate(title):
+        draw.text((MARGIN, MARGIN + 34 * index), line, fill=TEXT, font=title_font)
     largest = max((c.count or 0 for c in chart.cells), default=0) or 1
-    top = MARGIN * 2 + 24
-    for index, item in enumerate(chart.cells):
-        y = top + index * ROW
-        draw.text((MARGIN, y + 6), _fit(draw, item.label, font, label_width), fill=TEXT,
-                  font=font)
+    bar_room = room - 130
+    for index, item in enumerate(shown):
+        y = top + index * row
+        draw.text((MARGIN, y), _fit(draw, item.label, font, room), fill=TEXT, font=font)
+        y += LABEL + 4
         if item.count is None:
-            draw.text((bar_left, y + 6), f"fewer than {k}", fill=MUTED, font=font)
+            draw.text((MARGIN, y), cell_text(item, k), fill=MUTED, font=font)
             continue
         length = int(bar_room * item.count / largest)
         if length:
-            draw.rectangle((bar_left, y + 4, bar_left + length, y + ROW - 6), fill=BAR)
-        shown = f"{item.count}" + (f" ({item.share:.0%})" if item.share is not None else "")
-        draw.text((bar_left + length + 6, y + 6), shown, fill=TEXT, font=font)
+            draw.rectangle((MARGIN, y, MARGIN + length, y + BAR - 4), fill=BAR_COLOUR)
+        draw.text((MARGIN + length + 8, y), cell_text(item, k), fill=TEXT, font=font)
+    if small:  # one line instead of a row each: the table beside the chart names them
+        draw.text((MARGIN, top + len(shown) * row),
+                  _fit(draw, f"{small} more, each fewer than {k}: see the table", font, room),
+                  fill=MUTED, font=font)
     image.save(path, format="PNG", optimize=True)

@@ -28,6 +28,11 @@ def answer_object(answer: ExportAnswer) -> dict[str, Any]:
     return shown
 
 
+def _flag(value: str) -> bool | str:
+    """true/false, or the suppressed label as in every other file."""
+    return {"yes": True, "no": False}.get(value, value)
+
+
 def record_object(record: ExportRecord) -> dict[str, Any]:
     return {
         "export_id": record.export_id,
@@ -36,8 +41,8 @@ def record_object(record: ExportRecord) -> dict[str, Any]:
         "consent_version": record.consent_version,
         "started_month": record.started_month,
         "completed_month": record.completed_month or None,
-        "complete": record.complete,
-        "may_quote": record.may_quote,
+        "complete": _flag(record.complete),
+        "may_quote": _flag(record.may_quote),
         "answers": {a.question_id: answer_object(a) for a in record.answers},
         "quotable": record.quotable or None,
     }

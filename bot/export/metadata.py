@@ -6,7 +6,9 @@
   comment header (artist, location, encoder tags a phone may write) is replaced by an empty
   one, the header pages are laid out again and the following pages renumbered with new
   checksums.
-- MP3 loses its ID3v2 and ID3v1 tags.
+- MP3 keeps only its audio frames, walked one by one from their headers: ID3v2 tags (at the
+  start, at the end with a footer, or between frames), ID3v1, APE and Lyrics3 tags and any
+  other byte between frames are left out.
 
 Any other format is refused (`Unsupported`): the caller leaves that file out and says so,
 rather than export something that might carry a name or a place.
@@ -203,21 +205,126 @@ def clean_ogg(data: bytes) -> bytes:
 
 
 # -- MP3 ----------------------------------------------------------------------------------
-def clean_mp3(data: bytes) -> bytes:
-    body = data
-    while body.startswith(b"ID3") and len(body) >= 10:
-        flags = body[5]
+# Bit rates in kbit/s by (MPEG-1?, layer) and sample rates by version, from ISO 11172-3 and
+# 13818-3. Index 0 ("free format") and 15 are not accepted.
+_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_TAG_STARTS = (b"ID3", b"3DI", b"TAG", b"APETAGEX", b"LYRICSBEGIN")
+
+
+def mp3_frame_length(data: bytes, offset: int) -> int | None:
+    """The length of the MPEG audio frame whose header starts at `offset`, or None."""
+    if offset + 4 > len(data) or data[offset] != 0xFF or data[offset + 1] & 0xE0 != 0xE0:
+        return None
+    version = (data[offset + 1] >> 3) & 3
+    layer = 4 - ((data[offset + 1] >> 1) & 3)
+    bitrate_index, rate_index = data[offset + 2] >> 4, (data[offset + 2] >> 2) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    bitrate = _BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    rate = _SAMPLE_RATES[version][rate_index]
+    padding = (data[offset + 2] >> 1) & 1
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4
+    per_frame = 144 if (mpeg1 or layer == 2) else 72
+    return per_frame * bitrate // rate + padding
+
+
+def _tag_length(data: bytes, offset: int) -> int | None:
+    """The length of a known tag (ID3v2 with its footer, ID3v1, APE, Lyrics3) at `offset`."""
+    head = data[offset:offset + 11]
+    if head.startswith((b"ID3", b"3DI")) and len(data) >= offset + 10:
         size = 0
-        for byte in body[6:10]:
-            if byte & 0x80:
-                raise Unsupported("damaged ID3 tag")
-            size = (size << 7) | byte
-        total = 10 + size + (10 if flags & 0x10 else 0)  # footer present
-        body = body[total:]
-    if len(body) >= 128 and body[-128:-125] == b"TAG":
-        body = body[:-128]
-    if b"APETAGEX" in body[-64:] or body[-128:-125] == b"TAG":
-        raise Unsupported("MP3 carries tags that are not removed")
-    if len(body) < 2 or body[0] != 0xFF or body[1] & 0xE0 != 0xE0:
-        raise Unsupported("no MPEG audio frame after the tags")
-    return body
+        for byte in data[offset + 6:offset + 10]:
+            size = (size << 7) | (byte & 0x7F)
+        footer = 10 if head.startswith(b"ID3") and data[offset + 5] & 0x10 else 0
+        return 10 + size + footer
+    if head.startswith(b"TAG"):
+        return 227 if head.startswith(b"TAG+") else 128  # ID3v1, or its extended form
+    if head.startswith(b"APETAGEX") and len(data) >= offset + 32:
+        size = struct.unpack_from("<I", data, offset + 12)[0]
+        has_header = data[offset + 23] & 0x80  # this is the header: items and footer follow
+        return 32 + size if has_header else 32
+    if head.startswith(b"LYRICSBEGIN"):
+        ends = [data.find(end, offset) for end in (b"LYRICS200", b"LYRICSEND")]
+        found = [end + 9 for end in ends if end >= 0]
+        return min(found) - offset if found else len(data) - offset
+    return None
+
+
+def _frame_at(data: bytes, offset: int, synced: bool) -> int | None:
+    """A frame right after the previous frame or tag (`synced`), or else one followed by
+    another frame, a known tag or the end of the file: a frame header is only 11 bits of
+    sync, which stray bytes can look like."""
+    length = mp3_frame_length(data, offset)
+    if length is None or length < 4 or offset + length > len(data):
+        return None
+    after = offset + length
+    if synced or after == len(data) or mp3_frame_length(data, after) is not None \
+            or data.startswith(_TAG_STARTS, after):
+        return length
+    return None
+
+
+def _audio_end(data: bytes) -> int:
+    """Where the tags appended at the end begin, read from the end: an APE tag without a
+    header, or Lyrics3, cannot be recognised from its first byte."""
+    end = len(data)
+    while end > 0:
+        if end >= 128 and data[end - 128:end - 125] == b"TAG":
+            end -= 128
+        elif end >= 32 and data[end - 32:end - 24] == b"APETAGEX":
+            size = struct.unpack_from("<I", data, end - 20)[0]
+            header = 32 if data[end - 9] & 0x80 else 0
+            end = max(0, end - size - header)
+        elif data[end - 9:end] == b"LYRICS200" and data[end - 15:end - 9].isdigit():
+            end = max(0, end - 15 - int(data[end - 15:end - 9]))
+        elif data[end - 9:end] == b"LYRICSEND":
+            begin = data.rfind(b"LYRICSBEGIN", 0, end)
+            end = begin if begin >= 0 else end - 9
+        elif end >= 10 and data[end - 10:end - 7] == b"3DI":
+            size = 0
+            for byte in data[end - 4:end]:
+                size = (size << 7) | (byte & 0x7F)
+            end = max(0, end - 20 - size)
+        else:
+            break
+    return end
+
+
+def clean_mp3(data: bytes) -> bytes:
+    """Only the audio frames, in order: every tag (ID3v2 at either end or between frames,
+    with or without footer, ID3v1, APE, Lyrics3) and any byte that is not part of a frame
+    is left out."""
+    frames: list[bytes] = []
+    offset = 0
+    data = data[:_audio_end(data)]
+    synced = True
+    while offset < len(data):
+        tag = _tag_length(data, offset)
+        if tag is not None:
+            offset += max(tag, 1)
+            synced = True
+            continue
+        length = _frame_at(data, offset, synced)
+        if length is not None:
+            frames.append(data[offset:offset + length])
+            offset += length
+            synced = True
+            continue
+        synced = False
+        # Not audio: skipped, up to the next byte that may start a frame or a tag.
+        found = [at for marker in (b"\xff", *_TAG_STARTS)
+                 if (at := data.find(marker, offset + 1)) >= 0]
+        offset = min(found, default=len(data))
+    if not frames:
+        raise Unsupported("no MPEG audio frame found")
+    return b"".join(frames)

@@ -38,14 +38,11 @@ class ExportRecord:
     consent_version: str
     started_month: str
     completed_month: str
-    may_quote: bool
+    complete: str  # "yes", "no", or SUPPRESSED_LABEL like every suppressed column
+    may_quote: str
     answers: tuple[ExportAnswer, ...]
     quotable: str  # the free text, only for people who agreed to be quoted
     notes: tuple[Note, ...]
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.completed_month)
 
     def answer(self, question_id: str) -> ExportAnswer | None:
         return next((a for a in self.answers if a.question_id == question_id), None)
@@ -75,8 +72,7 @@ class Layout:
     def wide_row(self, record: ExportRecord) -> list[str | int]:
         row: list[str | int] = [
             record.export_id, record.language, record.campaign, record.consent_version,
-            record.started_month, record.completed_month, "yes" if record.complete else "no",
-            "yes" if record.may_quote else "no",
+            record.started_month, record.completed_month, record.complete, record.may_quote,
         ]
         for question in self.questions:
             answer = record.answer(question.id)

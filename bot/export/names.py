@@ -38,6 +38,10 @@ LOCATIVES = frozenset((  # words after which a capitalised word is taken for a p
     "à", "au", "aux", "dans", "vers", "em", "para", "no", "na", "sa", "taga", "mula", "di",
     "ke", "dari", "menuju", "dekat", "ya", "kwa", "huko"))
 _ARABIC_PREFIXES = ("وبال", "فبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+# Words after which a name usually follows ("my employer Lina", "Madam Rosa", "SIR AHMED").
+TITLES = frozenset(("employer", "madam", "madame", "maam", "ma'am", "mam", "sir", "boss", "mr",
+                    "mrs", "ms", "miss", "señora", "senora", "señor", "senor"))
+TITLE_GAP = frozenset((" ", ", ", ": ", "\u00a0"))
 ALL_CAPS_SHARE = 0.7
 ALL_CAPS_MIN_LETTERS = 12
 
@@ -74,13 +78,14 @@ class _Word:
     sentence_start: bool
 
 
+@lru_cache(maxsize=4)  # the same answer is read for names, then for a title's lower-case word
 def _words(text: str) -> list[_Word]:
     found: list[_Word] = []
     previous_end = 0
     for m in WORD.finditer(text):
         word = m.group()
         between = text[previous_end:m.start()]
-        sentence_start = not found or any(ch in SENTENCE_END for ch in between)
+        sentence_start = not found or not SENTENCE_END.isdisjoint(between)
         found.append(_Word(m.start(), m.end(), word, fold(word), word[0].isupper(),
                            sentence_start))
         previous_end = m.end()
@@ -97,14 +102,18 @@ class NameFinder:
     def __init__(self, names: Iterable[str] = (), places: Iterable[str] = (),
                  allowed: Iterable[str] = (), use_defaults: bool = True) -> None:
         defaults = use_defaults  # False in tests that want only their own lists
-        self.common = {fold(w) for w in (wordlists.COMMON if defaults else ())}
-        self.allowed = {fold(w) for w in (*(wordlists.ALLOWED if defaults else ()), *allowed)}
-        ambiguous = self.common | self.allowed | {fold(w) for w in wordlists.AMBIGUOUS}
+        common = wordlists.entries("common") if defaults else frozenset()
+        self.common = {fold(w) for w in common}
+        self.allowed = {fold(w) for w in (*(wordlists.entries("allowed") if defaults else ()),
+                                          *allowed)}
+        ambiguous = self.common | self.allowed | {fold(w)
+                                                  for w in wordlists.entries("ambiguous")}
         self.entries: dict[str, Kind] = {}
         self.capitalised_only: set[str] = set()
         self.longest: dict[str, int] = {}  # first word of an entry -> most words it spans
-        for kind, entries in ((Kind.NAME, (*(wordlists.NAMES if defaults else ()), *names)),
-                              (Kind.PLACE, (*(wordlists.PLACES if defaults else ()), *places))):
+        for kind, entries in (
+                (Kind.NAME, (*(wordlists.entries("names") if defaults else ()), *names)),
+                (Kind.PLACE, (*(wordlists.entries("places") if defaults else ()), *places))):
             for entry in entries:
                 key = " ".join(fold(w) for w in WORD.findall(entry))
                 if not key:
@@ -122,9 +131,32 @@ class NameFinder:
         covered = {i for _, first, last in listed for i in range(first, last + 1)}
         spans = [span for span, _, _ in listed]
         shouting = all_caps(text)
-        if not shouting:
+        if shouting:  # capitals tell nothing; a word after a title is still a name
+            spans += [span for index, span in self._after_titles(text, words)
+                      if index not in covered and words[index].capitalised]
+        else:
             spans += self._capitalised(words, covered)
         return spans, shouting
+
+    def _after_titles(self, text: str, words: list[_Word]) -> Iterator[tuple[int, Span]]:
+        """Words right after a title that are not everyday words: likely names."""
+        for index, (title, word) in enumerate(pairwise(words), start=1):
+            if title.folded not in TITLES or text[title.end:word.start] not in TITLE_GAP:
+                continue
+            if word.folded in self.common or word.folded in self.allowed \
+                    or word.folded in TITLES or any(ch.isdigit() for ch in word.text):
+                continue
+            yield index, Span(word.start, word.end, Kind.NAME, "after-title",
+                              key_for(Kind.NAME, word.text))
+
+    def lower_case_after_title(self, text: str, spans: list[Span]) -> bool:
+        """A lower-case word after a title ("my employer lina") that nothing replaced: it
+        may be a name the lists do not know, for a person to decide."""
+        hidden = [(s.start, s.end) for s in spans]
+        for _, span in self._after_titles(text, _words(text)):
+            if text[span.start].islower() and not any(a <= span.start < b for a, b in hidden):
+                return True
+        return False
 
     def _listed(self, text: str, words: list[_Word]) -> Iterator[tuple[Span, int, int]]:
         index = 0

@@ -28,7 +28,11 @@ _TLD = (r"com|org|net|info|biz|io|me|co|ly|gl|app|page|site|online|link|xyz|edu|
 # Bare domains (t.me/name, wa.me/123, example.com). The top-level domain must be lower case,
 # so a missing space after a full stop ("tired.My boss") is not taken for one.
 DOMAIN = re.compile(rf"\b[\w-]+(?:\.[\w-]+)*\.(?:{_TLD})\b(?:/[^\s<>\"']*)?")
-HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_]{3,32}\b")
+# A domain written in capitals ("T.ME/NAME") is a link when a path follows it.
+DOMAIN_WITH_PATH = re.compile(rf"(?i)\b[\w-]+(?:\.[\w-]+)*\.(?:{_TLD})/[^\s<>\"']+")
+# Handles may hold dots inside (Instagram: "@golden.pitafa"), never at the end.
+HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_]|\.(?=[A-Za-z0-9_])){2,31}"
+                    r"(?![A-Za-z0-9_])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 # Codes mixing letters and digits: passports (P1234567), residence permits, plates, tickets.
 ALNUM_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[^\W_][\w-]{4,}[^\W_](?![\w-])")
@@ -63,7 +67,8 @@ def find_emails(text: str) -> Iterator[Span]:
 
 
 def find_urls(text: str) -> Iterator[Span]:
-    for pattern, rule in ((URL, "url"), (DOMAIN, "domain"), (HANDLE, "handle")):
+    for pattern, rule in ((URL, "url"), (DOMAIN, "domain"), (DOMAIN_WITH_PATH, "domain"),
+                          (HANDLE, "handle")):
         for m in pattern.finditer(text):
             end = m.end()
             while end > m.start() + 1 and text[end - 1] in ".,;:!?)":  # sentence punctuation
@@ -103,6 +108,21 @@ def find_codes(text: str) -> Iterator[Span]:
 def _near(pattern: re.Pattern[str], text: str, start: int, end: int, reach: int) -> bool:
     return bool(pattern.search(text[max(0, start - reach):start])
                 or pattern.search(text[end:end + reach]))
+
+
+# Five digits are too few to be redacted everywhere (amounts, years with a digit more), but
+# after these words they are an extension, a short phone number, a room or a flat.
+SHORT_NUMBER = re.compile(
+    r"(?i)\b(?:(call|phone|tel|telephone|ext|extension|whatsapp|viber|imo|mobile|cell)|"
+    r"(number|num|no|room|apartment|apt|flat|unit|house|block|building|bldg|villa|dorm|"
+    r"bed|door|gate|plot|lot))\b[.:#\s-]{0,3}(\d{5})(?![\d,.]\d|\w)")
+
+
+def find_short_numbers(text: str) -> Iterator[Span]:
+    for m in SHORT_NUMBER.finditer(text):
+        kind = Kind.PHONE if m.group(1) else Kind.ID
+        rule = "short-phone" if m.group(1) else "short-number"
+        yield Span(m.start(3), m.end(3), kind, rule, key_for(kind, m.group(3)))
 
 
 def find_numbers(text: str, is_phone: PhoneTest) -> Iterator[Span]:

@@ -36,7 +36,11 @@ class ExportPseudonyms:
     @classmethod
     def stable(cls, private_key: bytes) -> ExportPseudonyms:
         """Derived from the researcher's private key (HMAC as a KDF, one fixed label)."""
-        return cls(hmac.new(private_key, _STABLE_LABEL, hashlib.sha256).digest())
+        return cls(cls.stable_key(private_key))
+
+    @staticmethod
+    def stable_key(private_key: bytes) -> bytes:
+        return hmac.new(private_key, _STABLE_LABEL, hashlib.sha256).digest()
 
     def _digest(self, respondent: bytes, purpose: bytes = b"id") -> bytes:
         return hmac.new(self._key, purpose + b"\x1f" + respondent, hashlib.sha256).digest()

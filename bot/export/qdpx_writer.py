@@ -92,7 +92,7 @@ class QdpxWriter:
         self._sources.write(self._source_xml(record, source_id, selections).encode())
 
     def _text(self, record: ExportRecord) -> tuple[str, list[tuple[str, int, int]]]:
-        quote = "yes" if record.may_quote else "no"
+        quote = record.may_quote
         text = xml_text(f"{record.export_id}\nLanguage: {record.language}. "
                         f"May be quoted: {quote}.\n")
         selections = []
@@ -126,8 +126,10 @@ class QdpxWriter:
                              f'<TextValue>{escape(xml_text(values[name]))}</TextValue>'
                              '</VariableValue>')
         for name, flag in (("complete", record.complete), ("may_quote", record.may_quote)):
+            if flag not in ("yes", "no"):
+                continue  # suppressed: no value, as for every person whose flag is suppressed
             parts.append(f'<VariableValue><VariableRef targetGUID="{self._variables[name]}"/>'
-                         f'<BooleanValue>{"true" if flag else "false"}</BooleanValue>'
+                         f'<BooleanValue>{"true" if flag == "yes" else "false"}</BooleanValue>'
                          '</VariableValue>')
         parts.append(f'<SourceRef targetGUID="{source_id}"/></Case>')
         return "".join(parts)

@@ -7,7 +7,7 @@ cut to the month, and media are cleaned before anything refers to them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from bot.export.model import (
 from bot.export.pseudonyms import ExportPseudonyms
 from bot.export.redaction import Note, Numbering, Redactor
 from bot.export.regions import CONTINENTS, WIDER_AGE
+from bot.export.selection import THEMES_QUESTION
 from bot.flow import QuestionKind, Questionnaire
 from storage.reader import OpenedAnswer, Testimony
 
@@ -37,40 +38,82 @@ class MediaSink(Protocol):
         ...
 
 
-def quasi_identifiers() -> tuple[QuasiIdentifier, ...]:
-    """The default flow's quasi-identifiers and how each may be made coarser."""
+# Every column an export releases about a person, in the order fields are given up on a tie
+# (the last first): profile answers and themes are what reports are made of.
+QUASI_NAMES = (*QUASI_QUESTIONS, THEMES_QUESTION, "language", "complete", "started_month",
+               "completed_month", CAMPAIGN, "may_quote", "answer_languages", "consent_version")
+_COL = {name: index for index, name in enumerate(QUASI_NAMES)}
+MONTH_COLUMNS = ("started_month", "completed_month")
+
+
+def quarter(month_value: str) -> str:
+    year, _, number = month_value.partition("-")
+    return f"{year}-Q{(int(number) - 1) // 3 + 1}"
+
+
+def quasi_identifiers(months: Iterable[str] = ()) -> tuple[QuasiIdentifier, ...]:
+    """The quasi-identifiers and how each may be made coarser: regions to continents and
+    months to quarters first, then wider age bands and quarters to years."""
     continent = {region: wider for region, (wider, _) in CONTINENTS.items()}
     age = {band: wider for band, (wider, _) in WIDER_AGE.items()}
-    return (
-        QuasiIdentifier("gender"),
-        QuasiIdentifier("age_band", age, step=2),
-        QuasiIdentifier("origin_region", continent, step=1),
-        QuasiIdentifier("living_region", continent, step=1),
-        QuasiIdentifier("sector"),
-        QuasiIdentifier(CAMPAIGN),
-    )
+    seen = {m for m in months if len(m) == 7 and m[4] == "-" and m[5:].isdigit()}
+    quarters = {m: quarter(m) for m in seen}
+    years = {q: q[:4] for q in quarters.values()}
+    wider: dict[str, QuasiIdentifier] = {
+        "age_band": QuasiIdentifier("age_band", age, step=2),
+        "origin_region": QuasiIdentifier("origin_region", continent, step=1),
+        "living_region": QuasiIdentifier("living_region", continent, step=1),
+        **{name: QuasiIdentifier(name, quarters, step=1, later=((2, years),))
+           for name in MONTH_COLUMNS},
+    }
+    return tuple(wider.get(name, QuasiIdentifier(name)) for name in QUASI_NAMES)
 
 
-QUASI_NAMES = tuple(q.name for q in quasi_identifiers())
 COARSE_LABELS = {**{w: label for w, label in CONTINENTS.values()},
                  **{w: label for w, label in WIDER_AGE.values()}}
 
 
-def quasi_row(testimony: Testimony) -> Row:
-    """The raw quasi-identifier values of one testimony ("" when not answered)."""
+def _choices(answer: OpenedAnswer | None) -> list[str]:
+    value = answer.header.get("value") if answer and answer.header.get("kind") == "choice" \
+        else None
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def raw_regions(testimony: Testimony) -> tuple[str, ...]:
+    """The person's own region answers (origin, where living), for phone formats."""
     chosen = {a.question_id: a for a in testimony.answers}
-    values = []
-    for name in QUASI_QUESTIONS:
-        answer = chosen.get(name)
-        codes = answer.header.get("value") if answer and answer.header.get("kind") == "choice" \
-            else None
-        values.append(str(codes[0]) if isinstance(codes, list) and codes else "")
-    values.append(testimony.campaign or "")
-    return tuple(values)
+    return tuple(codes[0] for name in ("origin_region", "living_region")
+                 for codes in [_choices(chosen.get(name))] if codes)
+
+
+def quasi_row(testimony: Testimony, may_quote: bool) -> Row:
+    """The raw quasi-identifier values of one testimony ("" when not answered), in the
+    order of QUASI_NAMES. Needs every answer opened (their languages are released)."""
+    chosen = {a.question_id: a for a in testimony.answers}
+    profile = [(_choices(chosen.get(name)) or [""])[0] for name in QUASI_QUESTIONS]
+    consent = testimony.consent
+    language = consent.language if consent else ""
+    others = sorted({a.language for a in testimony.answers if a.language} - {language})
+    return (
+        *profile,
+        "+".join(sorted(_choices(chosen.get(THEMES_QUESTION)))),
+        language,
+        "yes" if testimony.completed_on else "no",
+        month(testimony.started_on),
+        month(testimony.completed_on),
+        testimony.campaign or "",
+        "yes" if may_quote else "no",
+        "+".join(others),
+        consent.version if consent else "",
+    )
 
 
 def month(day: str | None) -> str:
     return day[:7] if day else ""
+
+
+def shown(value: str) -> str:
+    return SUPPRESSED_LABEL if value == SUPPRESSED else value
 
 
 @dataclass
@@ -84,33 +127,39 @@ class RecordBuilder:
     def build(self, testimony: Testimony, quasi: Row) -> ExportRecord:
         export_id = self.pseudonyms.of(testimony.respondent)
         coarse = dict(zip(QUASI_NAMES, quasi, strict=True))
-        regions = tuple(v for v in quasi_row(testimony)[2:4] if v)  # raw, for phone formats
+        context = _Context(testimony, coarse)
         numbering = Numbering()
         notes: list[Note] = []
         answers: list[ExportAnswer] = []
         quotes: list[str] = []
-        may_quote = self.policy.may_quote(testimony.consent)
+        # A suppressed permission to quote says nothing, so nothing of theirs is quotable.
+        may_quote = (coarse["may_quote"] != SUPPRESSED
+                     and self.policy.may_quote(testimony.consent))
         by_id = {a.question_id: a for a in testimony.answers}
-        ordered = [by_id.pop(q.id) for q in self.questionnaire.questions if q.id in by_id]
+        ordered = [by_id.pop(q.id) if q.id in by_id else q.id
+                   for q in self.questionnaire.questions]
         for opened in [*ordered, *by_id.values()]:  # unknown questions (other flows) last
-            if opened.question_id in coarse:
-                answers.append(self._quasi(opened, coarse[opened.question_id]))
+            if isinstance(opened, str):  # not answered: written as suppressed when it is
+                if coarse.get(opened) == SUPPRESSED:
+                    answers.append(self._suppressed(opened, context))
                 continue
-            answer, found = self._answer(export_id, opened, regions, numbering)
+            if opened.question_id in coarse:
+                answers.append(self._quasi(opened, coarse[opened.question_id], context))
+                continue
+            answer, found = self._answer(export_id, opened, context, numbering)
             answers.append(answer)
             notes += found
             if answer.is_text and may_quote:
                 quotes.append(f"{opened.question_id}: {answer.value}")
-        consent = testimony.consent
-        campaign = coarse.get(CAMPAIGN, "")
         return ExportRecord(
             export_id=export_id,
-            language=consent.language if consent else "",
-            campaign=SUPPRESSED_LABEL if campaign == SUPPRESSED else campaign,
-            consent_version=consent.version if consent else "",
-            started_month=month(testimony.started_on),
-            completed_month=month(testimony.completed_on),
-            may_quote=may_quote,
+            language=shown(coarse["language"]),
+            campaign=shown(coarse[CAMPAIGN]),
+            consent_version=shown(coarse["consent_version"]),
+            started_month=shown(coarse["started_month"]),
+            completed_month=shown(coarse["completed_month"]),
+            complete=shown(coarse["complete"]),
+            may_quote=shown(coarse["may_quote"]),
             answers=tuple(answers),
             quotable="\n\n".join(quotes),
             notes=tuple(notes),
@@ -133,18 +182,28 @@ class RecordBuilder:
                 return choice.label
         return COARSE_LABELS.get(code, code)
 
-    def _quasi(self, opened: OpenedAnswer, code: str) -> ExportAnswer:
+    def _quasi(self, opened: OpenedAnswer, code: str, context: _Context) -> ExportAnswer:
         kind = self._kind(opened.question_id, "single")
-        return ExportAnswer(opened.question_id, str(kind or "single"),
-                            (code,) if code else (), self._label(opened.question_id, code),
-                            opened.language, month(opened.answered_on))
+        codes = tuple(code.split("+")) if code and code != SUPPRESSED else ()
+        value = "; ".join(self._label(opened.question_id, c) for c in codes) if codes \
+            else self._label(opened.question_id, code)
+        return ExportAnswer(opened.question_id, str(kind or "single"), codes, value,
+                            context.language(opened.language), context.month(opened))
 
-    def _answer(self, export_id: str, opened: OpenedAnswer, regions: tuple[str, ...],
+    def _suppressed(self, question_id: str, context: _Context) -> ExportAnswer:
+        """A quasi-identifier the person skipped, in a row where it is suppressed: written
+        exactly as if they had answered, so the skip does not single the row out."""
+        kind = self._kind(question_id, "single")
+        return ExportAnswer(question_id, str(kind or "single"), (), SUPPRESSED_LABEL,
+                            context.language(None), context.started)
+
+    def _answer(self, export_id: str, opened: OpenedAnswer, context: _Context,
                 numbering: Numbering) -> tuple[ExportAnswer, tuple[Note, ...]]:
         header: Mapping[str, object] = opened.header
         stored = str(header.get("kind", ""))
         kind = str(self._kind(opened.question_id, "text") or stored)
-        qid, language, when = opened.question_id, opened.language, month(opened.answered_on)
+        qid, language, when = (opened.question_id, context.language(opened.language),
+                               context.month(opened))
         value = header.get("value")
         if stored == "choice" and isinstance(value, list):
             codes = tuple(str(c) for c in value)
@@ -155,20 +214,46 @@ class RecordBuilder:
         if stored == "number" and isinstance(value, float):  # a decimal question's answer
             return ExportAnswer(qid, kind, (), repr(value), language, when), ()
         if stored == "text" and isinstance(value, str):
-            redacted = self.redactor.redact(qid, bidi.clean(value), regions, numbering)
+            redacted = self.redactor.redact(qid, bidi.clean(value), context.regions, numbering)
             return (ExportAnswer(qid, kind, (), redacted.text, language, when, is_text=True),
                     redacted.notes)
         if stored == "media":
-            return self._media(export_id, opened, kind), ()
+            return self._media(export_id, opened, kind, language, when), ()
         return ExportAnswer(qid, kind, (), "[answer in an unknown form, not exported]",
                             language, when), ()
 
-    def _media(self, export_id: str, opened: OpenedAnswer, kind: str) -> ExportAnswer:
+    def _media(self, export_id: str, opened: OpenedAnswer, kind: str, language: str,
+               when: str) -> ExportAnswer:
         name = MEDIA_NAMES.get(str(opened.header.get("media")), "file")
         path, reason = None, "media export is switched off"
         if self.media is not None:
             path, reason = self.media.save(export_id, opened.question_id,
                                            str(opened.header.get("mime_type", "")), opened.body)
-        shown = f"[{name}: {path}]" if path else f"[{name} not exported: {reason}]"
-        return ExportAnswer(opened.question_id, kind, (), shown, opened.language,
-                            month(opened.answered_on), media_file=path)
+        shown_as = f"[{name}: {path}]" if path else f"[{name} not exported: {reason}]"
+        return ExportAnswer(opened.question_id, kind, (), shown_as, language, when,
+                            media_file=path)
+
+
+class _Context:
+    """What one record's answers may say of their language and month: no more than the
+    record's own (k-anonymous) columns say."""
+
+    def __init__(self, testimony: Testimony, coarse: Mapping[str, str]) -> None:
+        self.coarse = coarse
+        consent = testimony.consent
+        self.consent_language = consent.language if consent else ""
+        self.raw_months = {month(testimony.started_on): shown(coarse["started_month"]),
+                           month(testimony.completed_on): shown(coarse["completed_month"])}
+        self.raw_months.pop("", None)
+        self.started = shown(coarse["started_month"])
+        self.regions = raw_regions(testimony)
+
+    def language(self, language: str | None) -> str:
+        if not language or language == self.consent_language:
+            return shown(self.coarse["language"])
+        return SUPPRESSED_LABEL if self.coarse["answer_languages"] == SUPPRESSED else language
+
+    def month(self, opened: OpenedAnswer) -> str:
+        """The month of an answer, as coarse as the record's: only the start and completion
+        months are k-anonymous, so an answer given in another month says "[suppressed]"."""
+        return self.raw_months.get(month(opened.answered_on), SUPPRESSED_LABEL)

@@ -1,8 +1,14 @@
 """Counting closed answers for the one-page report, with small cells suppressed.
 
-Only choice answers are opened (free text is never decrypted for a report). A count below k
-is shown as "fewer than k"; when a table would then hide a single cell whose value could be
-worked out from the total, the next smallest cell is hidden too (secondary suppression).
+Only choice answers are opened (free text is never decrypted for a report). Every count
+follows the one rule of `bot.small_counts`: below k, zero included, it is hidden and shown as
+"fewer than k". In a table whose cells add up to its base (one answer per person), hidden
+cells could be worked out by subtraction: more cells are then hidden, smallest first and
+marked "hidden" (they are not small themselves, they protect the others), until no hidden
+cell's value follows from the base, the visible cells and what a reader knows of the hidden
+ones (a small cell is 0 to k-1, a protecting one at least k). If even hiding every cell does
+not get there, the table is withheld. Multi-answer tables do not add up to anything and
+only hide their small cells.
 """
 
 from __future__ import annotations
@@ -10,16 +16,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from enum import StrEnum
 
 from bot.export.consent import ConsentPolicy
 from bot.export.records import month
 from bot.export.selection import THEMES_QUESTION, Selection
+from bot.export.sources import Sources, read_all
 from bot.flow import Question, QuestionKind, Questionnaire
+from bot.small_counts import publishable
 from storage.keys import KeyPair
-from storage.reader import RecordFailure, read_testimonies
+from storage.reader import RecordFailure
 
 PROFILE_TABLES = ("origin_region", "living_region")
+NO_ANSWER = "~no-answer"
+THEMES_TITLE = "Testimonies by theme"
+LANGUAGE_TITLE = "Testimonies by language"
+MONTH_TITLE = "Testimonies by month"
+
+
+class Hidden(StrEnum):
+    SMALL = "small"  # below k itself: "fewer than k"
+    PROTECTS = "protects"  # hidden so that small cells cannot be worked out: "hidden"
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,7 @@ class Cell:
     label: str
     count: int | None  # None: suppressed
     share: float | None  # of the table's base, when shown
+    hidden: Hidden | None = None
 
 
 @dataclass(frozen=True)
@@ -36,32 +54,71 @@ class Table:
     base: int  # testimonies the shares are of (those who answered)
     cells: tuple[Cell, ...]
     multi: bool = False  # several answers per person: shares add up to more than 100%
+    withheld: str = ""  # why nothing of the table can be shown ("" when it is shown)
 
     @property
     def suppressed(self) -> bool:
         return any(c.count is None for c in self.cells)
 
 
-def suppress(counts: Mapping[str, int], k: int) -> dict[str, int | None]:
-    shown: dict[str, int | None] = {key: (n if n == 0 or n >= k else None)
-                                    for key, n in counts.items()}
-    hidden = [key for key, n in shown.items() if n is None]
-    if len(hidden) == 1:
-        visible = sorted((n, key) for key, n in shown.items() if n)
-        if visible:
-            shown[visible[0][1]] = None
+Shown = int | Hidden
+
+
+def _bounds(value: Shown, k: int, total: int) -> tuple[int, int]:
+    """What a reader knows of a cell: exactly its count, or the range its mark implies."""
+    if value is Hidden.SMALL:
+        return 0, min(k - 1, total)
+    if value is Hidden.PROTECTS:
+        return min(k, total), total
+    return value, value
+
+
+def pinned(shown: Mapping[str, Shown], k: int, total: int) -> bool:
+    """Can some hidden cell be worked out from the total and everything else shown?"""
+    hidden = [_bounds(v, k, total) for v in shown.values() if isinstance(v, Hidden)]
+    if not hidden:
+        return False
+    rest = total - sum(v for v in shown.values() if not isinstance(v, Hidden))
+    low_sum, high_sum = sum(lo for lo, _ in hidden), sum(hi for _, hi in hidden)
+    for lo, hi in hidden:
+        lowest = max(lo, rest - (high_sum - hi))
+        highest = min(hi, rest - (low_sum - lo))
+        if lowest >= highest:
+            return True
+    return False
+
+
+def suppress(counts: Mapping[str, int], k: int, additive: bool = True
+             ) -> dict[str, Shown] | None:
+    """Each cell's count or why it is hidden; None when the table must be withheld.
+
+    `additive`: the cells add up to the table's total (one answer per person)."""
+    shown: dict[str, Shown] = {key: (n if publishable(n, k) else Hidden.SMALL)
+                               for key, n in counts.items()}
+    if not additive:
+        return shown
+    total = sum(counts.values())
+    while pinned(shown, k, total):
+        visible = sorted((n, key) for key, n in shown.items() if not isinstance(n, Hidden))
+        if not visible:
+            return None
+        shown[visible[0][1]] = Hidden.PROTECTS
     return shown
 
 
 def table(title: str, counts: Mapping[str, int], labels: Mapping[str, str], base: int, k: int,
           multi: bool = False) -> Table:
-    if base < k:  # too few answers: nothing can be shown at all
-        return Table(title, base, tuple(Cell(key, labels.get(key, key), None, None)
-                                        for key in counts), multi)
-    shown = suppress(counts, k)
-    cells = tuple(Cell(key, labels.get(key, key), n,
-                       (n / base if base and n is not None else None))
-                  for key, n in sorted(shown.items(), key=lambda kv: -counts[kv[0]]))
+    if not publishable(base, k):
+        return Table(title, base, (), multi, withheld=f"fewer than {k} people answered")
+    shown = suppress(counts, k, additive=not multi)
+    if shown is None:
+        return Table(title, base, (), multi, withheld="the answers are so alike that hidden "
+                     "numbers could be worked out from the others")
+    order = sorted(shown, key=lambda key: -counts[key])
+    cells = tuple(
+        Cell(key, labels.get(key, key), None, None, value) if isinstance(value, Hidden)
+        else Cell(key, labels.get(key, key), value, value / base if base else None)
+        for key in order for value in [shown[key]])
     return Table(title, base, cells, multi)
 
 
@@ -72,6 +129,8 @@ class Tally:
     months: Counter[str] = field(default_factory=Counter)
     choices: dict[str, Counter[str]] = field(default_factory=dict)
     answered: Counter[str] = field(default_factory=Counter)
+    foreign: list[str] = field(default_factory=list)  # people sealed to another key
+    asked: Counter[str] = field(default_factory=Counter)  # key questions put to people
 
 
 def key_questions(questionnaire: Questionnaire) -> tuple[Question, ...]:
@@ -81,11 +140,14 @@ def key_questions(questionnaire: Questionnaire) -> tuple[Question, ...]:
                  if q.kind.has_choices and q.section in themed)
 
 
-def count(snapshot: Path, key: KeyPair, questionnaire: Questionnaire, policy: ConsentPolicy,
-          selection: Selection, failures: list[RecordFailure]) -> Tally:
+def count(sources: Sources, key: KeyPair, questionnaire: Questionnaire,
+          policy: ConsentPolicy, selection: Selection, failures: list[RecordFailure]) -> Tally:
     closed = {q.id for q in questionnaire.questions if q.kind.has_choices}
     tally = Tally()
-    for testimony in read_testimonies(snapshot, key, failures, closed):
+    for testimony in read_all(sources, key, failures, closed):
+        if testimony.foreign_records:  # sealed to another key: not counted at all
+            tally.foreign.append(testimony.label)
+            continue
         chosen: dict[str, list[str]] = {}
         for answer in testimony.answers:
             value = answer.header.get("value")
@@ -101,7 +163,19 @@ def count(snapshot: Path, key: KeyPair, questionnaire: Questionnaire, policy: Co
         for question_id, codes in chosen.items():
             tally.answered[question_id] += 1
             tally.choices.setdefault(question_id, Counter()).update(codes)
+        given = {qid: tuple(codes) for qid, codes in chosen.items()}
+        for question in key_questions(questionnaire):
+            if _asked(questionnaire, question, given):
+                tally.asked[question.id] += 1
     return tally
+
+
+def _asked(questionnaire: Questionnaire, question: Question,
+           given: Mapping[str, tuple[str, ...]]) -> bool:
+    """Was this question put to the person (their theme chosen, its conditions met)?"""
+    section = next((s for s in questionnaire.sections if s.id == question.section), None)
+    conditions = (*((section.when,) if section and section.when else ()), *question.when)
+    return all(condition.holds(given) for condition in conditions)
 
 
 def labels_of(question: Question) -> dict[str, str]:
@@ -109,31 +183,56 @@ def labels_of(question: Question) -> dict[str, str]:
 
 
 def tables(tally: Tally, questionnaire: Questionnaire, k: int) -> dict[str, list[Table]]:
-    """The report's tables, grouped: overview, then the key questions."""
+    """The report's tables, grouped: overview, then the key questions. A question no one
+    answered (everyone skipped it) has no table; `skipped_titles` names them."""
     n = tally.testimonies
     overview: list[Table] = []
     if questionnaire.has_question(THEMES_QUESTION):
         themes = questionnaire.question(THEMES_QUESTION)
         counts = {c.id: tally.choices.get(THEMES_QUESTION, Counter())[c.id]
                   for c in themes.choices}
-        overview.append(table("Testimonies by theme", counts, labels_of(themes), n, k,
-                              multi=True))
+        overview.append(table(THEMES_TITLE, counts, labels_of(themes),
+                              tally.answered[THEMES_QUESTION], k, multi=True))
     for qid in PROFILE_TABLES:
         if questionnaire.has_question(qid):
             question = questionnaire.question(qid)
-            overview.append(table(_title(question), dict(tally.choices.get(qid, Counter())),
-                                  labels_of(question), tally.answered[qid], k))
-    overview.append(table("Testimonies by language", dict(tally.languages), {}, n, k))
+            counts = {c.id: tally.choices.get(qid, Counter())[c.id] for c in question.choices}
+            counts.update(tally.choices.get(qid, Counter()))
+            given = sum(counts.values())
+            if not given:  # everyone skipped it: left out, and named
+                overview.append(table(_title(question), counts, {}, 0, k))
+                continue
+            # Those who gave no answer are a cell like any other, hidden when small: a base
+            # of "all but 2" next to the page's total would tell what the cell hides.
+            counts[NO_ANSWER] = n - given
+            overview.append(table(_title(question), counts,
+                                  {**labels_of(question), NO_ANSWER: "No answer"}, n, k))
+    overview.append(table(LANGUAGE_TITLE, dict(tally.languages), {}, n, k))
     months = dict(sorted(tally.months.items()))
-    by_month = table("Testimonies by month", months, {}, n, k)
+    by_month = table(MONTH_TITLE, months, {}, n, k)
     overview.append(Table(by_month.title, by_month.base,
-                          tuple(sorted(by_month.cells, key=lambda c: c.key))))
-    questions = [table(q.text, {c.id: tally.choices.get(q.id, Counter())[c.id]
-                                for c in q.choices},
-                       labels_of(q), tally.answered[q.id], k,
-                       multi=q.kind is QuestionKind.MULTI)
-                 for q in key_questions(questionnaire) if tally.answered[q.id]]
+                          tuple(sorted(by_month.cells, key=lambda c: c.key)),
+                          withheld=by_month.withheld))
+    questions = [_key_table(q, tally, k) for q in key_questions(questionnaire)]
     return {"overview": overview, "questions": questions}
+
+
+def _key_table(question: Question, tally: Tally, k: int) -> Table:
+    """A key question over everyone it was put to: "No answer" is a cell, so the number
+    who chose the theme (in the themes table) minus a base cannot reveal a few skips."""
+    counts = {c.id: tally.choices.get(question.id, Counter())[c.id] for c in question.choices}
+    answered, asked = tally.answered[question.id], max(tally.asked[question.id],
+                                                      tally.answered[question.id])
+    if not answered:  # everyone skipped it (or no one was asked): left out, and named
+        return table(question.text, counts, {}, 0, k)
+    counts[NO_ANSWER] = asked - answered
+    return table(question.text, counts, {**labels_of(question), NO_ANSWER: "No answer"},
+                 asked, k, multi=question.kind is QuestionKind.MULTI)
+
+
+def skipped_titles(groups: Mapping[str, Iterable[Table]]) -> list[str]:
+    """Tables of questions everyone skipped: left out of the page, named in a note."""
+    return [t.title for t in flatten(groups) if t.base == 0]
 
 
 def _title(question: Question) -> str:

@@ -1,7 +1,8 @@
 """Funnel figures as field workers see them: small counts masked, never identities.
 
 A field worker who brought one person to a link must not learn what that person did, so
-every count below the threshold — zero included — shows as "<5".
+every count below the threshold — zero included — shows as "<5" (the rule in
+`bot.small_counts`, which the report and the export's disclosure report follow too).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.small_counts import shown_short
 from storage.links import FUNNEL, LinkFigures
 
 MASK_BELOW = 5
@@ -21,7 +23,7 @@ COLUMN_TITLES = {
 
 
 def mask(count: int) -> str:
-    return f"<{MASK_BELOW}" if count < MASK_BELOW else str(count)
+    return shown_short(count, MASK_BELOW)
 
 
 def masked(counts: Mapping[str, int]) -> dict[str, str]:
