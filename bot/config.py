@@ -64,6 +64,7 @@ class Settings:
     whatsapp_api_url: str = DEFAULT_GRAPH_URL
     whatsapp_number: str = ""  # the public number, digits only (for wa.me links)
     whatsapp_field_workers: tuple[str, ...] = ()  # numbers, digits only (WhatsApp's wa_id)
+    whatsapp_reminder_template: str = ""  # an approved utility template for late reminders
 
     @property
     def whatsapp_configured(self) -> bool:
@@ -191,6 +192,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         whatsapp_api_url=get("WHATSAPP_API_URL", DEFAULT_GRAPH_URL).rstrip("/")
         or DEFAULT_GRAPH_URL,
         whatsapp_number=_number(get("WHATSAPP_NUMBER"), "WHATSAPP_NUMBER") or "",
+        whatsapp_reminder_template=get("WHATSAPP_REMINDER_TEMPLATE").strip(),
         whatsapp_field_workers=tuple(
             _number(item, "WHATSAPP_FIELD_WORKERS") or ""
             for item in get("WHATSAPP_FIELD_WORKERS").split(",") if item.strip()),

@@ -23,6 +23,7 @@ from bot import outbound as out
 from bot.engine import (
     Action,
     Ask,
+    CancelReminder,
     ChoiceAnswer,
     CommandIn,
     Completed,
@@ -40,6 +41,7 @@ from bot.engine import (
     RecordConsent,
     Repeat,
     Say,
+    ScheduleReminder,
     Script,
     SessionState,
     Settle,
@@ -50,13 +52,16 @@ from bot.engine import (
     WipeChat,
     step,
 )
-from bot.engine.messages import SKIP_BUTTON
+from bot.engine.messages import REMINDER, SKIP_BUTTON
 from bot.engine.state_codec import UnreadableState, decode_state, encode_state
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
+from bot.reminders import Due, Reach, due_time, zone
 from storage.backend import StoreBackend, Turn
+from storage.links import Link
+from storage.reminders import ReminderIn
 from storage.server_keys import ServerKeys, StateError
 from storage.store import AnswerIn, Changes, ConsentIn, WriteFailed
 
@@ -78,6 +83,7 @@ MEDIA_TOO_BIG = N_(
 RECENT_EVENTS_KEPT = 32  # enough to recognise a redelivered update
 MEMORY_SESSIONS = 50_000  # pre-consent and cached sessions kept in memory, oldest dropped
 RENDERED_KEPT = 20_000  # rendered texts remembered (flow texts x languages, and a few more)
+REMINDER_SENT = "reminder_sent"  # a funnel step counted when the job delivers one
 
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
 
@@ -109,6 +115,15 @@ class _Session:
         return cls(state, tuple(seen))
 
 
+@dataclass(frozen=True)
+class _Address:
+    """Where a person is reached: for a reminder they ask for."""
+
+    channel: str
+    user_id: str
+    reach: Reach | None
+
+
 def _command_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
@@ -136,18 +151,23 @@ class Orchestrator:
     async def handle(self, channel: str, user_id: str, event: Event, *,
                      event_id: str | None = None, language_hint: str | None = None,
                      fetch_media: MediaFetcher | None = None,
-                     wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+                     wording: Mapping[Text, Text] | None = None,
+                     reach: Reach | None = None) -> list[out.Outbound]:
         """`wording`: the channel's own words for some of the engine's texts (a terminal
-        cannot be tapped), each a message of its own for translators."""
+        cannot be tapped), each a message of its own for translators. `reach`: how far ahead
+        the channel can remind this person (None: it cannot; no reminder is offered)."""
         respondent = self.keys.pseudonym(channel, user_id)
+        # The in-process lock orders this worker's events; the store's turn orders them
+        # across workers sharing one database (a no-op with a single SQLite worker).
+        async with self._lock(respondent), self.store.turn(respondent) as turn:
+            return await self._handle(turn, respondent, event, event_id, language_hint,
+                                      fetch_media, wording, _Address(channel, user_id, reach))
+
+    def _lock(self, respondent: bytes) -> asyncio.Lock:
         lock = self._locks.get(respondent)
         if lock is None:
             lock = self._locks[respondent] = asyncio.Lock()
-        # The in-process lock orders this worker's events; the store's turn orders them
-        # across workers sharing one database (a no-op with a single SQLite worker).
-        async with lock, self.store.turn(respondent) as turn:
-            return await self._handle(turn, respondent, event, event_id, language_hint,
-                                      fetch_media, wording)
+        return lock
 
     async def peek(self, channel: str, user_id: str) -> SessionState:
         """The person's working state, read-only: for a channel's own decisions (whether a
@@ -167,8 +187,13 @@ class Orchestrator:
     async def _handle(self, turn: Turn, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None,
-                      wording: Mapping[Text, Text] | None) -> list[out.Outbound]:
+                      wording: Mapping[Text, Text] | None,
+                      address: _Address) -> list[out.Outbound]:
         session = await self._load(turn, respondent, language_hint)
+        options = (address.reach.options
+                   if address.reach is not None and self.store.supports_reminders else ())
+        if session.state.reminder_options != options:
+            session.state = session.state.evolve(reminder_options=options)
         now = self.clock()
         if event_id is not None and event_id in session.seen:
             # Stored once already. The person may never have seen what came next (a crash
@@ -180,7 +205,7 @@ class Orchestrator:
         language = (new_state or session.state).language or self.script.default_language
         try:
             changes = await self._changes(respondent, session.state, new_state, actions, now,
-                                          fetch_media)
+                                          fetch_media, address)
         except MediaTooLarge as exc:
             megabytes = exc.limit_bytes // 1_000_000
             return [out.Message(self.translator.render(MEDIA_TOO_BIG.format(megabytes=megabytes),
@@ -280,6 +305,10 @@ class Orchestrator:
                 # (A state before consent, shared by several workers, has nothing stored.)
                 session.state = session.state.evolve(stored=status.known,
                                                      copied=status.copied)
+                if (session.state.reminder_pending
+                        and not await self.store.reminder_waiting(respondent)):
+                    # Sent while they were away (the job takes the row when it sends).
+                    session.state = session.state.evolve(reminder_pending=False, reminded=True)
                 return session
         except (UnreadableState, StateError):
             # Damaged, or written with another SERVER_SECRET: begin again, once, kindly (the
@@ -319,7 +348,8 @@ class Orchestrator:
 
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
-                       now: datetime, fetch_media: MediaFetcher | None) -> Changes:
+                       now: datetime, fetch_media: MediaFetcher | None,
+                       address: _Address) -> Changes:
         state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language)
@@ -342,11 +372,49 @@ class Orchestrator:
                     changes.erase = True
                 case EndSession():
                     changes.end_session = True
+                case ScheduleReminder():
+                    if address.reach is not None:
+                        changes.reminder = await self._reminder(action.days, state, now,
+                                                                address, address.reach)
+                case CancelReminder():
+                    changes.cancel_reminder = True
                 case Say() | Ask() | Notice() | Settle() | WipeChat():
                     pass  # what is said and shown: delivered once the changes are durable
                 case _:
                     assert_never(action)
         return changes
+
+    async def _reminder(self, days: int, state: SessionState, now: datetime,
+                        address: _Address, reach: Reach) -> ReminderIn:
+        """The reminder's time: quiet hours where the person's campaign link was handed out."""
+        link = (await self.store.links.find(Link.code_of(state.campaign))
+                if state.campaign else None)
+        due = due_time(now, days, zone(link.timezone if link else None), reach.latest(now))
+        return ReminderIn(address.channel, address.user_id, due, now,
+                          state.language or self.script.default_language, state.campaign)
+
+    # -- reminders (the job in bot/reminders.py) -------------------------------------------
+    async def due_reminders(self) -> list[Due]:
+        """Claim the reminders due now (taken from storage for good: at most once), each
+        rendered in its person's language. A person's cached state learns it was sent."""
+        claimed = await self.store.claim_due_reminders(self.clock())
+        due = []
+        for item in claimed:
+            reminder = item.reminder
+            async with self._lock(item.respondent):
+                cached = self._sessions.get(item.respondent)
+                if cached is not None and cached.state.reminder_pending:
+                    cached.state = cached.state.evolve(reminder_pending=False, reminded=True)
+            language = (reminder.language if reminder.language in self.script.languages
+                        else self.script.default_language)
+            due.append(Due(item.respondent, reminder.channel, reminder.user_id,
+                           self._render(REMINDER, language), language, reminder.asked_at,
+                           reminder.campaign))
+        return due
+
+    async def reminder_sent(self, due: Due) -> None:
+        if self._people_counted.first_time(due.respondent, due.campaign, REMINDER_SENT):
+            await self.store.count(due.campaign, REMINDER_SENT)
 
     async def _answer(self, action: StoreAnswer, now: datetime,
                       fetch_media: MediaFetcher | None) -> AnswerIn:
@@ -410,7 +478,7 @@ class Orchestrator:
                 case StoreAnswer(value=MediaAnswer()):
                     delivered.append(out.AnswerKept("media"))
                 case (StoreAnswer() | DropAnswer() | RecordConsent() | Count() | Completed()
-                      | Erase()):
+                      | Erase() | ScheduleReminder() | CancelReminder()):
                     pass  # storage's business, done before anything is delivered
                 case _:
                     assert_never(action)

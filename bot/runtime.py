@@ -25,6 +25,7 @@ from bot.engine import Script
 from bot.flow import FlowError, load_consent, load_questionnaire
 from bot.i18n import DEFAULT_LOCALES_DIR, Translator
 from bot.orchestrator import Orchestrator
+from bot.reminders import Reminding, reminders
 from bot.retention import retention
 from storage.backend import open_store
 from storage.db import DatabaseError
@@ -231,6 +232,11 @@ class ChannelService(Protocol):
         """How the start-up line names it, e.g. "Telegram (polling)"."""
         ...
 
+    @property
+    def reminding(self) -> Reminding | None:
+        """What sends this channel's reminders (None: it sends none)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -239,15 +245,18 @@ class ChannelService(Protocol):
 @contextlib.asynccontextmanager
 async def running(settings: Settings, orchestrator: Orchestrator,
                   channels: Sequence[ChannelService]) -> AsyncIterator[None]:
-    """The retention job and every channel, started in order and stopped in reverse. The
-    terminal chat runs inside this too, so retention runs wherever the bot runs."""
+    """The retention job, every channel and the reminder job, started in order and stopped in
+    reverse. The terminal chat runs inside this too, so retention runs wherever the bot runs;
+    reminders go out on every channel that can send them."""
     async with retention(orchestrator, settings.session_ttl_hours):
         started: list[ChannelService] = []
         try:
             for channel in channels:
                 await channel.start()
                 started.append(channel)
-            yield
+            senders = {r.channel: r for r in (c.reminding for c in started) if r is not None}
+            async with reminders(orchestrator, senders):
+                yield
         finally:
             for channel in reversed(started):
                 await channel.stop()

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from storage.ledger import ChannelLedger
 from storage.links import Link, LinkFigures
+from storage.reminders import DueReminder
 from storage.sealing import RecipientKey
 from storage.server_keys import ServerKeys
 from storage.store import Changes, RespondentStatus, Store
@@ -53,8 +54,8 @@ def is_postgres(url: str) -> bool:
 class LinkStore(Protocol):
     async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
                      language: str | None = None, label: str | None = None,
-                     expires_on: date | None = None, created_by: bytes | None = None
-                     ) -> Link: ...
+                     expires_on: date | None = None, created_by: bytes | None = None,
+                     timezone: str | None = None) -> Link: ...
 
     async def find(self, code: str) -> Link | None: ...
 
@@ -93,6 +94,15 @@ class StoreBackend(Protocol):
     async def counters(self) -> dict[tuple[str, str], int]: ...
 
     async def sealed_to_other_keys(self) -> int: ...
+
+    # Reminders a person asked for (SQLite only so far: PostgreSQL offers none).
+    supports_reminders: bool
+
+    async def reminder_waiting(self, respondent: bytes) -> bool: ...
+
+    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]: ...
+
+    async def count(self, link: str | None, metric: str) -> None: ...
 
     async def expire_sessions(self, updated_before: datetime) -> int: ...
 

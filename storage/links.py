@@ -27,7 +27,7 @@ CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: not guessable, short enough to type
 EXPIRED_PREFIX = "expired:"
 FUNNEL = ("opened", "language_chosen", "consented", "declined", "under_age", "theme_answered",
-          "completed", "deleted")
+          "completed", "deleted", "reminder_asked", "reminder_sent", "reminder_continued")
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,15 @@ class Link:
     expires_on: date | None
     active: bool
     created_at: datetime
+    timezone: str | None = None  # zoneinfo name for reminders' quiet hours; None: UTC
 
     def live_on(self, day: date) -> bool:
         return self.active and (self.expires_on is None or day <= self.expires_on)
+
+    @staticmethod
+    def code_of(attribution: str) -> str:
+        """The link code an attribution key names."""
+        return attribution.removeprefix(EXPIRED_PREFIX)
 
     def attribution(self, day: date) -> str:
         return self.code if self.live_on(day) else EXPIRED_PREFIX + self.code
@@ -61,15 +67,15 @@ def new_code() -> str:
 
 
 def _link(row: Sequence[object]) -> Link:
-    code, campaign, partner, region, language, label, expires, active, created = row
+    code, campaign, partner, region, language, label, expires, active, created, zone = row
     return Link(str(code), str(campaign), str(partner), str(region),
                 str(language) if language else None, str(label) if label else None,
                 date.fromisoformat(str(expires)) if expires else None, bool(active),
-                datetime.fromisoformat(str(created)))
+                datetime.fromisoformat(str(created)), str(zone) if zone else None)
 
 
 SELECT_LINKS = ("SELECT code, campaign, partner, region, language, label, expires_on, active, "
-                "created_at FROM links ")
+                "created_at, timezone FROM links ")
 
 
 class LinkBook:
@@ -96,17 +102,18 @@ class LinkBook:
 
     async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
                      language: str | None = None, label: str | None = None,
-                     expires_on: date | None = None, created_by: bytes | None = None) -> Link:
+                     expires_on: date | None = None, created_by: bytes | None = None,
+                     timezone: str | None = None) -> Link:
         for _ in range(5):  # a collision is astronomically rare; retry rather than fail
             code = new_code()
             try:
                 await self._write(
                     "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    "expires_on, active, created_at, created_by, timezone) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
-                     now.date().isoformat(), created_by))
+                     now.date().isoformat(), created_by, timezone))
             except sqlite3.IntegrityError:
                 continue
             found = await self.find(code)

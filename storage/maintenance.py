@@ -87,6 +87,7 @@ def backup(source: Path, target: Path) -> SnapshotSummary:
 
 # What a snapshot must not carry: only the server uses it, and a snapshot travels.
 SERVER_ONLY = (
+    ("reminders", "DELETE FROM reminders"),  # where to reach a person, under the state key
     ("sessions", "DELETE FROM sessions"),
     ("respondents", "UPDATE respondents SET profile = NULL"),
     ("channel_updates", "DELETE FROM channel_updates"),

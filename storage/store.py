@@ -28,6 +28,7 @@ import aiosqlite
 
 from storage import db, payload, upgrade
 from storage.links import LinkBook
+from storage.reminders import DueReminder, ReminderBook, ReminderIn
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
@@ -95,12 +96,15 @@ class Changes:
     # Working state before consent, for a store shared by several workers (Store.shared);
     # a single worker keeps it in memory and never sets it.
     pending_state: bytes | None = None
+    reminder: ReminderIn | None = None  # one the person asked for (replaces any pending)
+    cancel_reminder: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.consent or self.answers or self.dropped or self.counters
                     or self.completed or self.erase or self.state is not None
-                    or self.end_session or self.pending_state is not None)
+                    or self.end_session or self.pending_state is not None
+                    or self.reminder or self.cancel_reminder)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class _Sealed:
     state_blob: bytes | None
     profile_blob: bytes | None
     erasure: tuple[bytes, bytes] | None  # (id, sealed)
+    reminder_row: tuple[str, bytes] | None = None  # (due day, sealed)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class _Sealing:
     state_blob: bytes | None
     profile_blob: bytes | None
     erasure: tuple[bytes, bytes] | None
+    reminder_row: tuple[str, bytes] | None = None
 
     @property
     def pending(self) -> list[asyncio.Future[bytes]]:
@@ -144,7 +150,7 @@ class _Sealing:
         for record, blob in self.records:
             records.append((record, blob if isinstance(blob, bytes) else await blob))
         return _Sealed(self.changes, tuple(records), self.state_blob, self.profile_blob,
-                       self.erasure)
+                       self.erasure, self.reminder_row)
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,7 @@ class Store:
         self._tx_lock = asyncio.Lock()  # one transaction at a time on the shared connection
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
         self.links = LinkBook(conn, self._tx_lock)
+        self.reminders = ReminderBook(self.transaction, keys)
         self.commits = 0  # for benchmarks: how many transactions served how many changes
         self.checkpoint_failures = 0  # a metric: WAL checkpoints that had to be retried
         self._wal_dirty = False
@@ -360,6 +367,13 @@ class Store:
         worker's events, and `apply` is the commit, so the store itself is the turn."""
         yield self
 
+    async def reminder_waiting(self, respondent: bytes) -> bool:
+        """Whether a reminder this person asked for is still to be sent (asked only for a
+        state that says one was scheduled: the job takes the row when it sends it)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM reminders WHERE respondent_id = ?", (respondent,))
+        return bool(list(rows))
+
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
             return {(c, m): n async for c, m, n in cursor}
@@ -388,8 +402,10 @@ class Store:
                                         record.associated_data)
                            if helper is None else helper.seal(record.plaintext,
                                                               record.associated_data)))
+        reminder_row = (self.reminders.seal(changes.respondent, changes.reminder)
+                        if changes.reminder is not None else None)
         return _Sealing(changes, tuple(sealed),
-                        *server_blobs(self._keys, self._recipients, changes))
+                        *server_blobs(self._keys, self._recipients, changes), reminder_row)
 
     def _start_helper_if_busy(self) -> None:
         """Start the seal helper once, when changes pile up (see the module docstring)."""
@@ -529,6 +545,17 @@ class Store:
                 "updated_on = excluded.updated_on",
                 states,
             )
+        cancelled = [(i.changes.respondent,) for i in items
+                     if i.changes.cancel_reminder and i.reminder_row is None]
+        if cancelled:
+            await conn.executemany("DELETE FROM reminders WHERE respondent_id = ?", cancelled)
+        reminders = [(i.changes.respondent, *i.reminder_row) for i in items
+                     if i.reminder_row is not None and not i.changes.end_session]
+        if reminders:  # after the sessions they belong to
+            await conn.executemany(
+                "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
+                "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
+                "sealed = excluded.sealed", reminders)
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
         self._sessions_ended = False
         if ended:  # most end before consent, with nothing stored: no checkpoint for them
@@ -598,6 +625,19 @@ class Store:
         on SQLite's busy handler."""
         async with self._tx_lock, db.immediate(self._conn) as conn:
             yield conn
+
+    supports_reminders = True
+
+    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]:
+        return await self.reminders.claim_due(now)
+
+    async def count(self, link: str | None, metric: str) -> None:
+        """One anonymous counter step outside a person's change (a reminder sent)."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
+                (link or "", metric))
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:

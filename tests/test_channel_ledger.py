@@ -27,7 +27,7 @@ def test_a_database_with_telegram_tables_upgrades(tmp_path: Path) -> None:
         conn.execute("INSERT INTO respondents (id) VALUES (x'0102')")
         conn.execute("INSERT INTO telegram_updates VALUES (x'aa', '2026-11-01')")
         conn.execute("INSERT INTO telegram_messages VALUES (x'0102', 42, '2026-11-01')")
-        assert migrate(conn) == [5]
+        assert migrate(conn) == [m.number for m in migrations()[4:]]  # 5 and any later
         assert conn.execute("SELECT channel, tag, seen_on FROM channel_updates").fetchall() == [
             ("telegram", b"\xaa", "2026-11-01")]
         assert conn.execute("SELECT channel, respondent_id, message_id, sent_on "

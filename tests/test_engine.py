@@ -8,6 +8,7 @@ import pytest
 
 from bot.engine import (
     Ask,
+    CancelReminder,
     ChoiceAnswer,
     ChoiceIn,
     Completed,
@@ -21,7 +22,9 @@ from bot.engine import (
     Notice,
     NumberAnswer,
     RecordConsent,
+    Repeat,
     Say,
+    ScheduleReminder,
     Script,
     SessionState,
     Settle,
@@ -442,3 +445,75 @@ def test_changing_language_midway_does_not_greet_again(mini_script: Script) -> N
     convo = consented(mini_script)
     assert asked(convo.command("language")) == [msg.CHANGE_LANGUAGE.msgid]
     assert "Hello" not in msg.CHANGE_LANGUAGE.msgid
+
+
+# -- reminders, only on request --------------------------------------------------------------
+def reminding(script: Script, options: tuple[str, ...] = ("1", "3")) -> Conversation:
+    """A consented conversation on a channel that can remind (the caller sets the options)."""
+    convo = Conversation(script)
+    assert convo.state is not None
+    convo.state = convo.state.evolve(reminder_options=options)
+    convo.agree_to_all()
+    return convo
+
+
+def test_the_pause_offers_one_reminder_and_a_choice_schedules_it(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    paused = convo.command("stop")
+    assert said(paused) == [msg.PAUSED.msgid] and asked(paused) == [msg.REMINDER_OFFER.msgid]
+    assert [o.key for o in convo.last_ask.options] == ["1", "3", "no"]
+    chosen = convo.press("3")
+    assert of_type(chosen, ScheduleReminder) == [ScheduleReminder(3)]
+    assert of_type(chosen, Count) == [Count("reminder_asked")]
+    assert said(chosen) == [msg.REMINDER_SET.msgid]
+    assert convo.state is not None and convo.state.paused and convo.state.reminder_pending
+    back = convo.text("hi")  # the person is back: the reminder is not needed any more
+    assert of_type(back, CancelReminder) == [CancelReminder()]
+    assert said(back)[0] == msg.RESUMED.msgid and asked(back) == ["sector"]
+
+
+def test_no_reminder_is_offered_unasked_before_consent_or_where_none_can_go(
+        mini_script: Script) -> None:
+    convo = Conversation(mini_script)
+    convo.start()
+    assert convo.state is not None
+    convo.state = convo.state.evolve(reminder_options=("1", "3"))
+    assert asked(convo.command("stop")) == []  # before consent: nothing to come back to
+    plain = consented(mini_script)  # a channel that cannot remind (the terminal)
+    assert asked(plain.command("stop")) == []
+    declined = reminding(mini_script)
+    declined.command("stop")
+    answered = declined.press("no")
+    assert not of_type(answered, ScheduleReminder) and said(answered) == []
+    assert declined.state is not None and declined.state.paused
+
+
+def test_at_most_two_reminders_and_only_the_options_the_channel_can_send(
+        mini_script: Script) -> None:
+    convo = reminding(mini_script, ("1",))
+    for _ in range(2):
+        convo.command("stop")
+        assert [o.key for o in convo.last_ask.options] == ["1", "no"]
+        convo.press("1")
+        convo.text("back again")
+    assert asked(convo.command("stop")) == []
+
+
+def test_a_reminder_that_brought_someone_back_is_counted_once(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    convo.command("stop")
+    convo.press("1")
+    assert convo.state is not None
+    convo.state = convo.state.evolve(reminder_pending=False, reminded=True)  # the job sent it
+    back = convo.text("hello")
+    assert of_type(back, Count) == [Count("reminder_continued")]
+    assert not of_type(back, CancelReminder)
+    assert convo.state is not None and not convo.state.reminded
+
+
+def test_a_repeated_event_keeps_a_pending_reminder(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    convo.command("stop")
+    convo.press("3")
+    assert not of_type(convo.send(Repeat()), CancelReminder)
+    assert convo.state is not None and convo.state.reminder_pending

@@ -195,6 +195,7 @@ def test_links_commands(tmp_path: Path, shipped_locales: Path) -> None:
     assert "--create" in nowhere.stderr and not (tmp_path / "d").exists()
     made = cli(*link, "--create")
     assert made.returncode == 0, made.stderr
+    assert "No --timezone given" in made.stderr and "UTC" in made.stderr  # quiet hours' zone
     url = made.stdout.splitlines()[0]
     code = url.rsplit("=", 1)[1]
     assert url == f"https://t.me/testimony_test_bot?start={code}"
@@ -217,6 +218,12 @@ def test_links_commands(tmp_path: Path, shipped_locales: Path) -> None:
     past = cli("create", "--campaign", "c", "--partner", "p", "--region", "r", "--expires",
                "2020-01-31")
     assert past.returncode == 2 and "already past" in past.stderr
+    zoned = cli("create", "--campaign", "c", "--partner", "p", "--region", "r",
+                "--timezone", "Asia/Manila")
+    assert zoned.returncode == 0 and "timezone" not in zoned.stderr, zoned.stderr
+    no_zone = cli("create", "--campaign", "c", "--partner", "p", "--region", "r",
+                  "--timezone", "Manila")
+    assert no_zone.returncode == 2 and "Area/City" in no_zone.stderr
     unknown = cli("create", "--campaign", "c", "--partner", "p", "--region", "r", "--lang", "xx")
     assert unknown.returncode == 2 and "does not speak" in unknown.stderr
     assert " ar, " in unknown.stderr  # and says which it does

@@ -97,6 +97,7 @@ async def test_links_made_in_telegram_and_their_masked_funnel(
         assert "imrf-2022, WIMN Beirut, Bourj Hammoud (active)" in stats
         assert "opened 9, chose a language 9, agreed 8, declined <5" in stats
         assert "finished 7, deleted <5" in stats and "under 18 <5" in stats
+        assert "reminders: asked <5, sent <5, went on after one <5" in stats
 
         # The link ends; a newcomer is still welcomed, and counted apart.
         assert await store.links.disable(code)

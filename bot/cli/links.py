@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALES_DIR, SOURCE_LANGUAGE, Translator
 from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
 from bot.links.qr import CAPTION, can_draw, link_url, qr_png, qr_print_png, qr_svg, whatsapp_url
+from bot.reminders import valid_timezone
 from bot.runtime import utc_now
 from storage.links import FUNNEL, LinkBook
 
@@ -32,6 +33,9 @@ def register(commands: Subparsers) -> None:
     create.add_argument("--label", help="a note for yourselves, e.g. 'flyer, shelter B'")
     create.add_argument("--expires", type=_day, metavar="YYYY-MM-DD",
                         help="last day the link counts for this campaign")
+    create.add_argument("--timezone", metavar="AREA/CITY",
+                        help="where the link is handed out, for reminders' quiet hours "
+                        "(21:00-08:00 there), e.g. Asia/Manila (default: UTC)")
     create.add_argument("--out-dir", type=Path, help="where to write the QR files "
                         "(default: DATA_DIR/links)")
     create.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram",
@@ -66,6 +70,13 @@ def create_link(args: argparse.Namespace) -> int:
                         f"{', '.join(translator.languages)}")
     if args.expires and args.expires < utc_now().date():
         raise UserError(f"--expires {args.expires} is already past: give today or a later day")
+    if args.timezone is None:
+        print("No --timezone given: reminders asked for through this link keep quiet hours "
+              "(21:00-08:00) in UTC. Give the place's, e.g. --timezone Asia/Manila.",
+              file=sys.stderr)
+    elif not valid_timezone(args.timezone):
+        raise UserError(f"--timezone {args.timezone!r} is not a time zone name. Use the "
+                        "Area/City form of the tz database, e.g. Asia/Manila or Africa/Nairobi")
     if not args.create and not config.database_url:
         existing_database(config.database_path, "--create")
     return asyncio.run(_create(config, args, translator))
@@ -76,7 +87,8 @@ async def _create(config: Settings, args: argparse.Namespace, translator: Transl
     try:
         link = await book.create(campaign=args.campaign, partner=args.partner,
                                  region=args.region, language=args.lang, label=args.label,
-                                 expires_on=args.expires, now=utc_now())
+                                 expires_on=args.expires, now=utc_now(),
+                                 timezone=args.timezone)
     finally:
         await book.close()
     url = (whatsapp_url(config.whatsapp_number, link.code) if args.channel == "whatsapp"

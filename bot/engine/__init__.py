@@ -8,6 +8,7 @@ the actions (storage first, then delivery).
 from bot.engine.actions import (
     Action,
     Ask,
+    CancelReminder,
     ChoiceAnswer,
     Completed,
     Count,
@@ -20,6 +21,7 @@ from bot.engine.actions import (
     Option,
     RecordConsent,
     Say,
+    ScheduleReminder,
     Settle,
     StoreAnswer,
     TextAnswer,
@@ -44,6 +46,7 @@ from bot.engine.text import Text
 __all__ = [
     "Action",
     "Ask",
+    "CancelReminder",
     "ChoiceAnswer",
     "ChoiceIn",
     "CommandIn",
@@ -63,6 +66,7 @@ __all__ = [
     "RecordConsent",
     "Repeat",
     "Say",
+    "ScheduleReminder",
     "Script",
     "SessionState",
     "Settle",

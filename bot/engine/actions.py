@@ -128,7 +128,19 @@ class WipeChat:
     """Remove this conversation's messages from the person's device, where possible."""
 
 
+@dataclass(frozen=True)
+class ScheduleReminder:
+    """The person asked for one reminder, `days` from now (quiet hours are the caller's)."""
+
+    days: int
+
+
+@dataclass(frozen=True)
+class CancelReminder:
+    """The person wrote again: a reminder they asked for is not needed any more."""
+
+
 Action = (
     Say | Ask | Notice | Settle | StoreAnswer | DropAnswer | RecordConsent | Count | Completed
-    | Erase | EndSession | WipeChat
+    | Erase | EndSession | WipeChat | ScheduleReminder | CancelReminder
 )

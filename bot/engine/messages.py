@@ -92,6 +92,19 @@ HELP = N_(
     "/help - show this message"
 )
 UNKNOWN_COMMAND = N_("I do not know that command. Send /help to see what you can do.")
+# Reminders, only on request. Neutral on purpose: someone else may read the person's phone,
+# so no word about the subject, the organisation or its cause.
+REMINDER_OFFER = N_("Would you like one reminder to continue later?")
+REMINDER_TOMORROW = N_("Tomorrow")
+REMINDER_IN_3_DAYS = N_("In 3 days")
+REMINDER_SET = N_(
+    "We will send you one short reminder. It will not say what it is about. "
+    "Send any message before then to continue, and there will be no reminder."
+)
+REMINDER = N_(
+    "You asked us to remind you. Send any message to continue, or /delete to remove what "
+    "you gave."
+)
 # Questionnaires with form logic (flow format 2)
 NOT_ACCEPTED = N_("Sorry, this answer is not accepted. Please try again.")
 ANSWER_NEEDED = N_("This one is needed to go on. Please answer it.")

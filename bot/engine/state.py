@@ -21,6 +21,7 @@ class Overlay(StrEnum):
 
     LANGUAGE = "language"
     CONFIRM_DELETE = "confirm_delete"
+    REMINDER = "reminder"  # after /stop: would they like one reminder, and when
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,13 @@ class SessionState:
     # purged before (so copies of their answers may be in a researcher's snapshot).
     stored: bool = False
     copied: bool = False
+    # Reminders, only ever on request. `reminder_options` is set by the caller for each event:
+    # the delays (days, as button keys) the person's channel can deliver, none for a channel
+    # that cannot remind. `reminded` too: a reminder was sent since the person last wrote.
+    reminder_options: tuple[str, ...] = ()
+    reminders_asked: int = 0  # reminders chosen in this session (at most MAX_REMINDERS)
+    reminder_pending: bool = False  # one is scheduled and not yet sent
+    reminded: bool = False
 
     @property
     def consented(self) -> bool:

@@ -15,6 +15,8 @@ History of the form:
 - 2: the same with a version;
 - 3: `overlay_seq`: a detour (language change, delete confirmation) numbers its buttons apart
   from the question it interrupts, which keeps its number while it is asked again.
+- 4: reminders on request (`reminders_asked`, `reminder_pending`, `reminded`, and the
+  caller's `reminder_options`); the detour `reminder`. Older forms take the defaults.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from bot.engine.state import Overlay, Phase, SessionState
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 
 class UnreadableState(ValueError):

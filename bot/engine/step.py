@@ -17,6 +17,7 @@ from bot.engine.actions import (
     SKIP_KEY,
     Action,
     Ask,
+    CancelReminder,
     ChoiceAnswer,
     Completed,
     Count,
@@ -29,6 +30,7 @@ from bot.engine.actions import (
     Option,
     RecordConsent,
     Say,
+    ScheduleReminder,
     Settle,
     StoreAnswer,
     TextAnswer,
@@ -54,6 +56,9 @@ ACCEPTED_MEDIA = frozenset({"voice", "audio", "photo"})
 OPENED, LANGUAGE_CHOSEN, CONSENTED = "opened", "language_chosen", "consented"
 DECLINED, UNDER_AGE, THEME_ANSWERED = "declined", "under_age", "theme_answered"
 COMPLETED, DELETED = "completed", "deleted"
+REMINDER_ASKED, REMINDER_CONTINUED = "reminder_asked", "reminder_continued"
+MAX_REMINDERS = 2  # per person: a reminder is a favour asked for, never a campaign
+REMINDER_DELAYS = {"1": msg.REMINDER_TOMORROW, "3": msg.REMINDER_IN_3_DAYS}  # days: label
 _NOT_ASKED = frozenset({QuestionKind.NOTE, QuestionKind.CALCULATE})  # said, or computed
 LONG_TEXT = 200  # characters: an answer this long is acknowledged before the next question
 MEMOS_KEPT = 8  # questionnaires whose derived texts are kept (one in production)
@@ -193,6 +198,7 @@ class _Turn:
             if self.state.phase not in (Phase.NEW, Phase.DONE):
                 self.ask_current()
             return
+        self.person_wrote(event)
         if self.state.phase is Phase.NEW and not self.state.overlay and not (
                 isinstance(event, CommandIn) and event.name == "delete"):
             if isinstance(event, CommandIn) and event.name == "help":
@@ -217,6 +223,23 @@ class _Turn:
             self.media(event)
         elif isinstance(event, Unsupported):
             self.say(msg.UNSUPPORTED_CONTACT if event.kind == "contact" else msg.UNSUPPORTED)
+
+    def person_wrote(self, event: Event) -> None:
+        """Whatever the person sends, they are here: a reminder they asked for is not needed
+        any more, an open offer of one closes (unless this is its answer), and if a reminder
+        brought them back, that is counted."""
+        state = self.state
+        if state.reminder_pending:
+            self.emit(CancelReminder())
+            self.state = state = state.evolve(reminder_pending=False)
+        if state.reminded:
+            if state.consented and not isinstance(event, CommandIn):
+                self.count_once(REMINDER_CONTINUED)
+            self.state = state = self.state.evolve(reminded=False)
+        if state.overlay is Overlay.REMINDER and not (
+                isinstance(event, ChoiceIn) and event.token == state.token):
+            self.emit(Settle(state.token, ()))
+            self.state = state.evolve(overlay=None)
 
     def begin(self, campaign: str | None, hint: str | None) -> None:
         # A language the person chose earlier in this conversation (before declining, say)
@@ -283,6 +306,10 @@ class _Turn:
         elif state.overlay is Overlay.CONFIRM_DELETE:
             self.emit(Ask(self.state.token, msg.DELETE_CONFIRM,
                           (Option("yes", msg.DELETE_YES), Option("no", msg.DELETE_NO))))
+        elif state.overlay is Overlay.REMINDER:
+            options = tuple(Option(key, REMINDER_DELAYS[key]) for key in state.reminder_options
+                            if key in REMINDER_DELAYS)
+            self.emit(Ask(self.state.token, msg.REMINDER_OFFER, (*options, Option("no", msg.NO))))
         elif state.phase is Phase.CONSENT:
             self.ask_consent(self.script.consent.items[state.consent_step])
         elif state.phase is Phase.QUESTIONS and state.current:
@@ -355,6 +382,9 @@ class _Turn:
         elif state.overlay is Overlay.CONFIRM_DELETE:
             if event.key in ("yes", "no"):
                 self.confirm_delete(event.token, event.key == "yes")
+        elif state.overlay is Overlay.REMINDER:
+            if event.key == "no" or event.key in state.reminder_options:
+                self.reminder_choice(event.token, event.key)
         elif state.phase is Phase.CONSENT:
             if event.key in ("yes", "no"):
                 self.consent_answer(event.token, event.key == "yes")
@@ -416,6 +446,24 @@ class _Turn:
         self.state = self.state.evolve(overlay=None)
         self.say(msg.NOT_DELETED)
         self.ask_current()
+
+    def offers_reminder(self) -> bool:
+        state = self.state
+        return (state.phase is Phase.QUESTIONS and bool(state.current)
+                and any(key in REMINDER_DELAYS for key in state.reminder_options)
+                and state.reminders_asked < MAX_REMINDERS)
+
+    def reminder_choice(self, token: str, key: str) -> None:
+        """The answer to the offer made with the pause: the person stays paused."""
+        self.state = self.state.evolve(overlay=None, paused=True)
+        if key not in REMINDER_DELAYS:
+            self.emit(Settle(token, (msg.NO,)))
+            return
+        self.emit(Settle(token, (REMINDER_DELAYS[key],)), ScheduleReminder(int(key)))
+        self.state = self.state.evolve(reminders_asked=self.state.reminders_asked + 1,
+                                       reminder_pending=True)
+        self.count_once(REMINDER_ASKED)
+        self.say(msg.REMINDER_SET)
 
     def question_choice(self, question: Question, key: str) -> None:
         if question.choice_filter is not None and question.choice(key) and key not in {
@@ -631,6 +679,9 @@ class _Turn:
                 return
             self.state = self.state.evolve(paused=True)
             self.say(msg.PAUSED if self.state.consented else msg.PAUSED_BEFORE_CONSENT)
+            if self.offers_reminder():  # offered once, with the pause: never sent unasked
+                self.open_detour(Overlay.REMINDER)
+                self.ask_current()
         elif name == "skip":
             self.skip() if phase is not Phase.DONE else self.say(msg.ALREADY_DONE)
         elif name == "back":

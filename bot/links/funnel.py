@@ -17,7 +17,8 @@ MASK_BELOW = 5
 COLUMN_TITLES = {
     "opened": "opened", "language_chosen": "language", "consented": "consented",
     "declined": "declined", "under_age": "under 18", "theme_answered": "answered a theme",
-    "completed": "completed", "deleted": "deleted",
+    "completed": "completed", "deleted": "deleted", "reminder_asked": "reminder asked",
+    "reminder_sent": "reminder sent", "reminder_continued": "continued after a reminder",
 }
 
 

@@ -42,7 +42,10 @@ class PgLinkBook:
 
     async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
                      language: str | None = None, label: str | None = None,
-                     expires_on: date | None = None, created_by: bytes | None = None) -> Link:
+                     expires_on: date | None = None, created_by: bytes | None = None,
+                     timezone: str | None = None) -> Link:
+        if timezone is not None:  # its quiet hours are for reminders, not on PostgreSQL yet
+            raise ValueError("a link's time zone is not kept on PostgreSQL yet")
         for _ in range(5):  # a collision is astronomically rare; retry rather than fail
             code = new_code()
             async with self._connection() as conn:

@@ -32,6 +32,7 @@ from storage.pg import schema
 from storage.pg.ledger import IdT, PgChannelLedger
 from storage.pg.links import PgLinkBook
 from storage.pg.schema import Conn, Pool
+from storage.reminders import DueReminder
 from storage.sealing import RecipientKey, SealError, recipient_ids
 from storage.server_keys import ServerKeys, StateError
 from storage.store import (
@@ -143,6 +144,22 @@ class PostgresStore:
         async with self._pool.connection() as conn:
             cursor = await conn.execute("SELECT link, metric, count FROM counters")
             return {(str(c), str(m)): int(n) for c, m, n in await cursor.fetchall()}
+
+    # Reminders are not on PostgreSQL yet (no table): none is offered, none is due.
+    supports_reminders = False
+
+    async def reminder_waiting(self, respondent: bytes) -> bool:
+        return False
+
+    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]:
+        return []
+
+    async def count(self, link: str | None, metric: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
+                "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1",
+                (link or "", metric))
 
     async def sealed_to_other_keys(self) -> int:
         """Records no configured key can open, read from their clear headers (as in SQLite)."""

@@ -325,7 +325,13 @@ def _check_message(payload: JSON, media: dict[str, Media]) -> None:
         _require(image.get("id") in media or isinstance(image.get("link"), str),
                  "image id or link")
         _require(len(image.get("caption", "")) <= 1024, "caption up to 1024")
-    elif kind != "template":
+    elif kind == "template":
+        template = payload.get("template", {})
+        _require(isinstance(template.get("name"), str) and template["name"] != "",
+                 "template name")
+        _require(isinstance(template.get("language", {}).get("code"), str),
+                 "template language code")
+    else:
         _require(False, f"unsupported type {kind}")
 
 

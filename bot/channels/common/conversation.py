@@ -32,13 +32,20 @@ from bot.channels.common.inbound import Edited, Said
 from bot.channels.common.memory import DELETE_MARGIN, ChatMemories, ChatMemory
 from bot.channels.common.staff import FieldWork
 from bot.channels.common.text import split_text
-from bot.channels.common.transport import SentPrompt, Transport, TransportError, Unreachable
+from bot.channels.common.transport import (
+    Sent,
+    SentPrompt,
+    Transport,
+    TransportError,
+    Unreachable,
+)
 from bot.engine import ChoiceIn, CommandIn, Event, MediaRef, Phase, Start, TextIn
 from bot.engine import messages as msg
 from bot.engine.actions import DONE_KEY, SKIP_KEY
 from bot.engine.text import Text
 from bot.i18n import negotiate
 from bot.orchestrator import Orchestrator
+from bot.reminders import Reach
 from storage.backend import Ledger
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,8 @@ NOTICE_EVERY = 60.0  # seconds between two flood notices to one person
 NUMBERS = re.compile(r"[0-9]{1,2}(?:[\s,;.]+[0-9]{1,2})*")
 
 MediaFetch = Callable[[MediaRef], Awaitable[bytes]]
+# Sends the approved reminder template (chat, language) where free text may not go any more.
+TemplateSender = Callable[[str, str], Awaitable[Sent]]
 
 
 def utc_now() -> datetime:
@@ -62,6 +71,7 @@ class Conversations:
                  wording: Mapping[Text, Text] | None = None,
                  consent_notice: Text | None = None,
                  command_words: CommandWords | None = None,
+                 reminder_template: TemplateSender | None = None,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -85,6 +95,32 @@ class Conversations:
         self.handled = 0  # messages finished (for tests and benchmarks to wait on)
         self._queued: set[asyncio.Task[None]] = set()  # messages waiting behind earlier ones
         self.field_work: FieldWork | None = None  # set by the service when configured
+        self.reminder_template = reminder_template
+        window = self.capabilities.reply_window
+        self.reach = Reach(None if reminder_template is not None else window)
+
+    # -- a reminder the person asked for ---------------------------------------------------
+    async def remind(self, user_id: str, text: str, language: str, asked_at: datetime) -> bool:
+        """Send the reminder (bot.reminders runs this); False if it could not go out."""
+        chat = user_id  # in a private chat the chat is the person
+        memory = self.chats.get(chat)
+        window = self.capabilities.reply_window
+        outside = window is not None and self.clock() >= asked_at + window
+        if outside and self.reminder_template is None:
+            log.info("reminder_dropped reason=outside_window")
+            return False
+        try:
+            async with memory.lock:
+                if outside:
+                    assert self.reminder_template is not None
+                    sent = await self.reminder_template(chat, language)
+                    self._track(chat, memory, sent.message_id, sent.sent_at)
+                else:
+                    await self._send(chat, memory, text, True)
+        except Unreachable:
+            await self.blocked(chat)
+            return False
+        return True
 
     # -- a message or a button press -------------------------------------------------------
     async def said(self, said: Said) -> bool:
@@ -187,13 +223,13 @@ class Conversations:
             event_id = said.event_id if number == 0 else f"{said.event_id}.{number}"
             replies += await self.orchestrator.handle(
                 self.channel, user_id, event, event_id=event_id, language_hint=hint,
-                fetch_media=self.fetch, wording=self.wording)
+                fetch_media=self.fetch, wording=self.wording, reach=self.reach)
             if not replies and isinstance(event, ChoiceIn) and event.key == UNKNOWN_KEY:
                 # The current question's button, but it was sent before a restart: ask the
                 # question again rather than leave the press unanswered.
                 replies = await self.orchestrator.handle(
                     self.channel, user_id, Start(language_hint=hint), language_hint=hint,
-                    wording=self.wording)
+                    wording=self.wording, reach=self.reach)
         log.info("event_handled event=%s replies=%d", type(events[-1]).__name__, len(replies))
         if notify and self.consent_notice is not None:
             # Before anything is asked, in the language the person will be asked in.

@@ -53,6 +53,8 @@ STATS_LINK = N_("{code}: {campaign}, {partner}, {region} ({state})\n"
                 "opened {opened}, chose a language {language_chosen}, agreed {consented}, "
                 "declined {declined}, under 18 {under_age}, answered a theme {theme_answered}, "
                 "finished {completed}, deleted {deleted}")
+STATS_REMINDERS = N_("reminders: asked {reminder_asked}, sent {reminder_sent}, "
+                     "went on after one {reminder_continued}")
 STATS_AFTER_END = N_("after the link ended: opened {opened}, agreed {consented}, "
                      "finished {completed}")
 LIVE = N_("active")
@@ -181,6 +183,7 @@ class FieldWork:
         text = self._render(STATS_LINK.format(
             code=link.code, campaign=link.campaign, partner=link.partner, region=link.region,
             state=self._render(state, language), **masked(item.live)), language)
+        text += "\n" + self._render(STATS_REMINDERS.format(**masked(item.live)), language)
         if any(item.expired.values()):
             text += "\n" + self._render(STATS_AFTER_END.format(**masked(item.expired)), language)
         return text

@@ -28,6 +28,9 @@ class Capabilities:
     toasts: bool = True  # a press can be answered with a passing note (else: a message)
     typed_choices: bool = False  # options are also chosen by typing their numbers
     max_text: int = 4096  # the longest text message, as `measure` counts
+    # How long after the person's last message the bot may still write to them on its own
+    # (a reminder they asked for); None: any time. Beyond it only an approved template goes.
+    reply_window: timedelta | None = None
     measure: Callable[[str], int] = len
 
 

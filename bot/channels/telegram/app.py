@@ -23,6 +23,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.channels.common.conversation import Conversations
 from bot.channels.common.flood import FloodLimits
 from bot.channels.common.staff import FieldWork
 from bot.channels.telegram.api import ChannelBot
@@ -172,6 +173,10 @@ class TelegramService:
     @property
     def description(self) -> str:
         return f"Telegram ({self.mode})"
+
+    @property
+    def reminding(self) -> Conversations:
+        return self.channel.conversations
 
     async def start(self) -> None:
         quiet_platform_logs()

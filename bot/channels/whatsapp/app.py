@@ -10,7 +10,7 @@ from datetime import datetime
 
 import httpx
 
-from bot.channels.common.conversation import utc_now
+from bot.channels.common.conversation import Conversations, utc_now
 from bot.channels.common.flood import FloodLimits
 from bot.channels.common.http import WebhookHost
 from bot.channels.common.staff import FieldWork
@@ -65,7 +65,9 @@ class WhatsAppService:
         self.ledger = open_ledger(orchestrator.store, orchestrator.keys, LEDGER_FLUSH,
                                   channel=CHANNEL)
         self.channel = WhatsAppChannel(orchestrator, self.graph, ledger=self.ledger,
-                                       media_limit=media_limit, flood=flood, clock=clock)
+                                       media_limit=media_limit, flood=flood, clock=clock,
+                                       reminder_template=settings.whatsapp_reminder_template
+                                       or None)
         number = settings.whatsapp_number
         self.channel.conversations.field_work = FieldWork(
             transport=self.channel.transport, channel=CHANNEL,
@@ -84,6 +86,10 @@ class WhatsAppService:
     @property
     def description(self) -> str:
         return "WhatsApp (webhook)"
+
+    @property
+    def reminding(self) -> Conversations:
+        return self.channel.conversations
 
     async def start(self) -> None:
         try:

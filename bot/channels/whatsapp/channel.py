@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from bot.channels.common.commands import CommandWords
-from bot.channels.common.conversation import Conversations, utc_now
+from bot.channels.common.conversation import Conversations, TemplateSender, utc_now
 from bot.channels.common.flood import FloodLimits
 from bot.channels.common.inbound import Ignored, Said
 from bot.channels.common.media import MediaPolicy
+from bot.channels.common.transport import Sent
 from bot.channels.whatsapp import texts
 from bot.channels.whatsapp.graph import GraphClient
 from bot.channels.whatsapp.inbound import Received, SendFailed, read_payload
@@ -44,7 +45,11 @@ class WhatsAppChannel:
                  flood: FloodLimits | None = None,
                  clock: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 reminder_template: str | None = None) -> None:
+        """`reminder_template`: the approved template for reminders after the 24-hour
+        window (WHATSAPP_REMINDER_TEMPLATE); without one, reminders are offered only for
+        within the window."""
         self.graph = graph
         self.ledger = ledger
         self.clock = clock
@@ -62,8 +67,16 @@ class WhatsAppChannel:
         if consent.chat_app:
             wording[flow_text(consent.id, "chat_app", consent.chat_app)] = texts.CHAT_APP
             notice = None
+        template: TemplateSender | None = None
+        if reminder_template:
+            transport = self.transport
+
+            async def template(chat: str, language: str) -> Sent:
+                return await transport.send_template(chat, reminder_template, language)
+
         self.conversations = Conversations(
             orchestrator, self.transport, channel=CHANNEL, ledger=None,
+            reminder_template=template,
             fetch_media=MediaPolicy(download, media_limit), flood=flood,
             wording=wording, consent_notice=notice,
             command_words=CommandWords(orchestrator.translator,

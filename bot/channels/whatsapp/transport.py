@@ -24,7 +24,7 @@ WINDOW = timedelta(hours=24)  # free-form messages only this long after the pers
 WINDOWS_KEPT = 100_000
 
 CAPABILITIES = Capabilities(can_delete=False, can_edit=False, toasts=False,
-                            typed_choices=True, max_text=MAX_TEXT)
+                            typed_choices=True, max_text=MAX_TEXT, reply_window=WINDOW)
 
 
 def recipient(chat: str) -> JSON:
@@ -57,6 +57,14 @@ class WhatsAppTransport:
         message_id = await self.graph.send({"recipient_type": "individual",
                                             **recipient(chat), **payload})
         return Sent(message_id, now)
+
+    async def send_template(self, chat: str, name: str, language: str) -> Sent:
+        """An approved template: the one kind of message that may go out after the window
+        closed (a reminder the person asked for). Its words are Meta-approved, per language."""
+        message_id = await self.graph.send({
+            "recipient_type": "individual", **recipient(chat), "type": "template",
+            "template": {"name": name, "language": {"code": language}}})
+        return Sent(message_id, self.clock())
 
     async def send_text(self, chat: str, text: str) -> Sent:
         return await self._send(chat, text_payload(text))

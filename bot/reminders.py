@@ -1,0 +1,172 @@
+"""Reminders people asked for: when they fall due, and the job that sends them.
+
+A reminder exists only because the person chose a time after pausing (the engine's offer).
+Its due time is the chosen number of days from the request, an hour early (so "tomorrow"
+stays within a reply window that closes a day after the person's last message), moved out
+of the quiet hours (21:00-08:00) of the time zone of the person's campaign link (UTC when
+the link sets none) without changing its day: back to 20:30 from late evening, on to 08:00
+from the small hours (or, where a channel's window would close before 08:00, back to 20:30
+the evening before).
+
+The job runs beside retention in the one start-up path (bot/runtime.py), for every channel:
+it claims due reminders (storage/reminders.py: at most once) and hands each to the channel
+the person wrote on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.engine.step import REMINDER_DELAYS
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = timedelta(minutes=5)
+EARLY = timedelta(hours=1)  # a day's reminder comes this much before the same time of day
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
+EVENING = time(20, 30)  # where a reminder moves back to, when 08:00 would be too late
+WINDOW_MARGIN = timedelta(minutes=30)  # kept free before a reply window closes
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far ahead a channel can remind a person: `window` is how long after the person's
+    last message it may still write to them (None: any time)."""
+
+    window: timedelta | None = None
+
+    @functools.cached_property
+    def options(self) -> tuple[str, ...]:
+        """The delays (days, as the engine's button keys) that can be delivered."""
+        return tuple(key for key in REMINDER_DELAYS if self.window is None
+                     or timedelta(days=int(key)) - EARLY < self.window - WINDOW_MARGIN)
+
+    def latest(self, asked_at: datetime) -> datetime | None:
+        return None if self.window is None else asked_at + self.window - WINDOW_MARGIN
+
+
+def valid_timezone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def zone(name: str | None) -> ZoneInfo:
+    if not name:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("link_timezone_unknown")  # made before validation, or the tz data changed
+        return UTC_ZONE
+
+
+def quiet(local: datetime) -> bool:
+    moment = local.time()
+    return moment >= QUIET_FROM or moment < QUIET_UNTIL
+
+
+def due_time(asked_at: datetime, days: int, place: ZoneInfo,
+             latest: datetime | None = None) -> datetime:
+    """When a reminder asked for at `asked_at`, `days` ahead, goes out (in UTC). Out of
+    quiet hours, on the same local day: earlier that evening if it fell late at night,
+    08:00 if it fell in the small hours, or (when 08:00 is past `latest`) the evening before."""
+    due = (asked_at + timedelta(days=days) - EARLY).astimezone(place)
+    if not quiet(due):
+        return due.astimezone(UTC)
+    if due.time() >= QUIET_FROM:
+        return datetime.combine(due.date(), EVENING, place).astimezone(UTC)
+    morning = datetime.combine(due.date(), QUIET_UNTIL, place)
+    if latest is None or morning <= latest:
+        return morning.astimezone(UTC)
+    evening = datetime.combine(due.date() - timedelta(days=1), EVENING, place)
+    return max(evening, asked_at).astimezone(UTC)
+
+
+class Reminding(Protocol):
+    """What a channel offers the job: send the reminder text to one person."""
+
+    @property
+    def channel(self) -> str: ...
+
+    async def remind(self, user_id: str, text: str, language: str,
+                     asked_at: datetime) -> bool:
+        """True if it went out; False if it could not (and will not be tried again)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed reminder, rendered in the person's language, ready for their channel."""
+
+    respondent: bytes
+    channel: str
+    user_id: str
+    text: str
+    language: str
+    asked_at: datetime
+    campaign: str | None
+
+
+class Sender(Protocol):
+    """The orchestrator's side: claim what is due, rendered; count what was sent."""
+
+    async def due_reminders(self) -> list[Due]: ...
+
+    async def reminder_sent(self, due: Due) -> None: ...
+
+
+async def send_due(sender: Sender, channels: Mapping[str, Reminding]) -> int:
+    """One round: every due reminder to its channel. Returns how many went out."""
+    sent = 0
+    for due in await sender.due_reminders():
+        reminding = channels.get(due.channel)
+        if reminding is None:
+            log.warning("reminder_dropped reason=channel_not_running")
+            continue
+        try:
+            delivered = await reminding.remind(due.user_id, due.text, due.language,
+                                               due.asked_at)
+        except Exception as exc:  # one person's failure never stops the others'
+            log.warning("reminder_failed error=%s", type(exc).__name__)
+            continue
+        if delivered:
+            sent += 1
+            await sender.reminder_sent(due)
+    if sent:
+        log.info("reminders_sent count=%d", sent)
+    return sent
+
+
+async def reminder_loop(sender: Sender, channels: Mapping[str, Reminding],
+                        every: timedelta = CHECK_EVERY) -> None:
+    """Run until cancelled; a failed round is logged and tried again next time."""
+    while True:
+        try:
+            await send_due(sender, channels)
+        except Exception:
+            log.warning("reminder_round_failed")
+        await asyncio.sleep(every.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def reminders(sender: Sender, channels: Mapping[str, Reminding]
+                    ) -> AsyncIterator[asyncio.Task[None] | None]:
+    if not channels:
+        yield None
+        return
+    task = asyncio.create_task(reminder_loop(sender, dict(channels)), name="reminders")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
