@@ -44,19 +44,17 @@ class PgLinkBook:
                      language: str | None = None, label: str | None = None,
                      expires_on: date | None = None, created_by: bytes | None = None,
                      timezone: str | None = None) -> Link:
-        if timezone is not None:  # its quiet hours are for reminders, not on PostgreSQL yet
-            raise ValueError("a link's time zone is not kept on PostgreSQL yet")
         for _ in range(5):  # a collision is astronomically rare; retry rather than fail
             code = new_code()
             async with self._connection() as conn:
                 cursor = await conn.execute(
                     "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s) "
+                    "expires_on, active, created_at, created_by, timezone) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s) "
                     "ON CONFLICT (code) DO NOTHING",
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
-                     now.date().isoformat(), created_by))
+                     now.date().isoformat(), created_by, timezone))
                 await conn.commit()
             if cursor.rowcount == 1:
                 found = await self.find(code)
