@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import aiosqlite
@@ -41,9 +42,10 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
+def migrations(folder: Traversable | None = None) -> list[Migration]:
+    """The numbered SQL files of `folder` (SQLite's by default; PostgreSQL has its own)."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in (folder or resources.files("storage.migrations")).iterdir():
         match = MIGRATION_NAME.fullmatch(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

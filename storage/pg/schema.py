@@ -6,8 +6,6 @@ starting at once apply each exactly once (DDL is transactional in PostgreSQL).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -15,32 +13,16 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
-from storage.db import DatabaseError
+from storage import db
+from storage.db import DatabaseError, Migration
 
-MIGRATION_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 # Advisory lock keys (bigint): fixed, and far from the respondent keys' random 64-bit values.
 MIGRATION_LOCK = 0x7465_7374_0001
 RETENTION_LOCK = 0x7465_7374_0002
 
 
-@dataclass(frozen=True)
-class Migration:
-    number: int
-    name: str
-    sql: str
-
-
 def migrations() -> list[Migration]:
-    found = []
-    for entry in resources.files("storage.migrations").joinpath("postgres").iterdir():
-        match = MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.number)
-    numbers = [m.number for m in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
+    return db.migrations(resources.files("storage.migrations").joinpath("postgres"))
 
 
 def migrate(url: str) -> list[int]:

@@ -62,3 +62,32 @@ class WebhookHost:
             await self._server.close_all_connections()
             self._open.pop((self.listen, self.requested_port), None)
             self.port = None
+
+
+MAX_BODY = 1024 * 1024  # a webhook body is a few kilobytes; anything near this is no platform's
+
+
+@tornado.web.stream_request_body
+class BoundedBody(tornado.web.RequestHandler):
+    """A webhook handler that reads its body in chunks and refuses one over MAX_BODY, by its
+    declared length before reading and by its real length while reading (413 either way)."""
+
+    chunks: list[bytes]
+    size: int
+
+    def refuse_oversized(self) -> None:
+        """Call from `prepare`, once the handler's own checks passed."""
+        self.chunks, self.size = [], 0
+        declared = self.request.headers.get("Content-Length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            raise tornado.web.HTTPError(413)
+
+    def data_received(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > MAX_BODY:
+            raise tornado.web.HTTPError(413)
+        self.chunks.append(chunk)
+
+    @property
+    def body_bytes(self) -> bytes:
+        return b"".join(self.chunks)

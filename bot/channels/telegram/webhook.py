@@ -26,12 +26,11 @@ from typing import Any
 
 import tornado.web
 
-from bot.channels.common.http import WebhookHost
+from bot.channels.common.http import BoundedBody, WebhookHost
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-MAX_BODY = 1024 * 1024  # an update is a few kilobytes; anything near this is not Telegram
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # compact UTF-8 answers
 # The call that will ride on the current webhook request's HTTP answer, if any.
 _REPLY: ContextVar[list[dict[str, Any]] | None] = ContextVar("telegram_webhook_reply",
@@ -100,14 +99,12 @@ class WebhookReceiver:
         return True
 
 
-@tornado.web.stream_request_body
-class _UpdateHandler(tornado.web.RequestHandler):
+class _UpdateHandler(BoundedBody):
     SUPPORTED_METHODS = ("POST",)
 
     def initialize(self, receiver: WebhookReceiver) -> None:
         self.receiver = receiver
-        self.chunks: list[bytes] = []
-        self.size = 0
+        self.chunks, self.size = [], 0
 
     def prepare(self) -> None:
         # Runs when the headers are in, before any of the body is read.
@@ -117,18 +114,10 @@ class _UpdateHandler(tornado.web.RequestHandler):
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("application/json"):
             raise tornado.web.HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
-        declared = self.request.headers.get("Content-Length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
-            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-
-    def data_received(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > MAX_BODY:
-            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        self.chunks.append(chunk)
+        self.refuse_oversized()
 
     async def post(self) -> None:
-        status, body = await self.receiver.receive(b"".join(self.chunks))
+        status, body = await self.receiver.receive(self.body_bytes)
         self.set_status(status)
         if body:
             self.set_header("Content-Type", "application/json")

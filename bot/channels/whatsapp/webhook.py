@@ -25,12 +25,13 @@ from typing import Any
 
 import tornado.web
 
+from bot.channels.common.http import BoundedBody
+
 log = logging.getLogger(__name__)
 
 PATH = "/whatsapp/webhook"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE = re.compile(r"sha256=([0-9a-f]{64})")
-MAX_BODY = 1024 * 1024  # a POST holds a few messages of a few kilobytes
 MAX_CHALLENGE = 256
 
 Process = Callable[[dict[str, Any]], Awaitable[None]]
@@ -92,14 +93,12 @@ class WhatsAppReceiver:
         return not pending
 
 
-@tornado.web.stream_request_body
-class WhatsAppHandler(tornado.web.RequestHandler):
+class WhatsAppHandler(BoundedBody):
     SUPPORTED_METHODS = ("GET", "POST")
 
     def initialize(self, receiver: WhatsAppReceiver) -> None:
         self.receiver = receiver
-        self.chunks: list[bytes] = []
-        self.size = 0
+        self.chunks, self.size = [], 0
 
     def prepare(self) -> None:
         # Runs when the headers are in, before any of the body is read.
@@ -108,15 +107,7 @@ class WhatsAppHandler(tornado.web.RequestHandler):
         if not SIGNATURE.fullmatch(self.request.headers.get(SIGNATURE_HEADER, "").lower()):
             log.warning("whatsapp_webhook_unsigned")
             raise tornado.web.HTTPError(HTTPStatus.UNAUTHORIZED)
-        declared = self.request.headers.get("Content-Length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
-            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-
-    def data_received(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > MAX_BODY:
-            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        self.chunks.append(chunk)
+        self.refuse_oversized()
 
     def get(self) -> None:
         challenge = self.receiver.verify(self.get_query_argument("hub.mode", None),
@@ -129,7 +120,7 @@ class WhatsAppHandler(tornado.web.RequestHandler):
         self.finish(challenge)
 
     def post(self) -> None:
-        body = b"".join(self.chunks)
+        body = self.body_bytes
         if not self.receiver.signed(self.request.headers.get(SIGNATURE_HEADER, ""), body):
             log.warning("whatsapp_webhook_bad_signature")
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
