@@ -74,6 +74,8 @@ class Turn(Protocol):
 
     async def status(self, respondent: bytes) -> RespondentStatus: ...
 
+    async def reminder_waiting(self, respondent: bytes) -> bool: ...
+
     async def apply(self, changes: Changes) -> None: ...
 
 
@@ -95,7 +97,8 @@ class StoreBackend(Protocol):
 
     async def sealed_to_other_keys(self) -> int: ...
 
-    # Reminders a person asked for (SQLite only so far: PostgreSQL offers none).
+    # Reminders a person asked for: kept sealed until due, claimed at most once (on
+    # PostgreSQL, by one worker of the cluster).
     supports_reminders: bool
 
     async def reminder_waiting(self, respondent: bytes) -> bool: ...
