@@ -7,13 +7,14 @@ conformance suite (tests/test_store_conformance.py) runs the same tests against 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from storage.ledger import ChannelLedger
+from storage.ledger_base import LedgerBase
 from storage.links import Link, LinkFigures
 from storage.reminders import DueReminder
 from storage.sealing import RecipientKey
@@ -24,25 +25,9 @@ from storage.store import Changes, RespondentStatus, Store
 # SQLite deployment starts without them.
 
 
-class Ledger(Protocol):
-    """A channel's bookkeeping (handled updates, message ids /exit may delete): SQLite's
-    storage.ledger.ChannelLedger or PostgreSQL's storage.pg.ledger.PgChannelLedger."""
-
-    async def start(self, now: datetime) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    def claim(self, update_id: str, now: datetime) -> bytes | None: ...
-
-    def handled(self, tag: bytes, now: datetime) -> None: ...
-
-    def track(self, respondent: bytes, messages: Iterable[tuple[str, datetime]]) -> None: ...
-
-    def forget(self, respondent: bytes) -> None: ...
-
-    async def tracked(self, respondent: bytes, now: datetime) -> list[tuple[str, datetime]]: ...
+# A channel's bookkeeping (handled updates, message ids /exit may delete): SQLite's
+# storage.ledger.ChannelLedger or PostgreSQL's storage.pg.ledger.PgChannelLedger, one base.
+Ledger = LedgerBase[str]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
