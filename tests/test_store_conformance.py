@@ -272,7 +272,7 @@ async def deliver(*workers: Orchestrator, inbox: Inbox | None = None) -> int:
     return sum(await asyncio.gather(*(send_due(worker, channels) for worker in workers)))
 
 
-async def test_a_reminder_is_sealed_sent_once_and_then_gone(
+async def test_a_reminder_shows_only_its_day_goes_out_once_and_then_is_gone(
     backend: Backend, bot: Orchestrator, clock: Clock,
 ) -> None:
     person = Reachable(bot)
