@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import cast
 
 import aiosqlite
 
@@ -119,6 +120,57 @@ def connect_sync(path: Path) -> sqlite3.Connection:
     for pragma in PRAGMAS:
         conn.execute(pragma)
     return conn
+
+
+# One statement of a grouped write: SQL and its rows of parameters (run as executemany).
+Statement = tuple[str, Sequence[tuple[object, ...]]]
+# Rows a multi-row statement takes at most: chunks are powers of two up to this, so a handful
+# of SQL texts stay in the connection's statement cache (4 columns x 256 rows is far below
+# SQLite's 32,766 parameters).
+ROWS_PER_STATEMENT = 256
+
+
+def values_statements(head: str, columns: int, tail: str,
+                      rows: Sequence[tuple[object, ...]]) -> list[Statement]:
+    """`head VALUES (?, ...), (?, ...) tail` for all `rows`, a few statements in all.
+
+    Why not executemany: it steps SQLite once per row, giving up and taking back the GIL
+    each time, and while the event loop is busy each taking back can wait for Python's
+    switch interval. One statement per chunk steps once."""
+    statements: list[Statement] = []
+    one = "(" + ", ".join("?" * columns) + ")"
+    start = 0
+    while start < len(rows):
+        size = min(ROWS_PER_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start:start + size]
+        flat = tuple(value for row in chunk for value in row)
+        statements.append((f"{head} VALUES {', '.join([one] * size)} {tail}", [flat]))
+        start += size
+    return statements
+
+
+def _run_transaction(conn: sqlite3.Connection, statements: list[Statement]) -> list[int]:
+    """In the connection's thread: BEGIN IMMEDIATE, every statement, COMMIT (or ROLLBACK)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        counts = [conn.executemany(sql, rows).rowcount for sql, rows in statements]
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    return counts
+
+
+async def write_transaction(conn: aiosqlite.Connection,
+                            statements: list[Statement]) -> list[int]:
+    """One durable transaction in a single trip to the connection's thread; the rows each
+    statement changed. A grouped commit made six trips before, each waiting for the event
+    loop to come round. aiosqlite has no public way to run several statements in one trip:
+    its `_execute` queues a function for its thread, as its own methods do."""
+    counts = await conn._execute(_run_transaction, conn._connection,  # type: ignore[no-untyped-call]
+                                 statements)
+    return cast(list[int], counts)
 
 
 @contextlib.asynccontextmanager

@@ -490,88 +490,86 @@ class Store:
             _resolve(future, None)
 
     async def _transaction(self, items: list[_Sealed]) -> None:
-        conn = self._conn
-        async with db.immediate(conn):
-            await self._write(items)
+        statements, ended_at = self._statements(items)
+        counts = await db.write_transaction(self._conn, statements)
         self.commits += 1
+        self._sessions_ended = ended_at is not None and counts[ended_at] > 0
         if any(item.changes.erase for item in items):
             # In WAL mode erased pages linger in the -wal file until a checkpoint.
             await self._checkpoint_now()
         elif self._sessions_ended:
+            # Most sessions end before consent, with nothing stored: no checkpoint for them.
             self._checkpoint_soon()
 
-    async def _write(self, items: list[_Sealed]) -> None:
-        conn = self._conn
+    def _statements(self, items: list[_Sealed]) -> tuple[list[db.Statement], int | None]:
+        """The SQL of one grouped commit, in order, and which statement deletes ended
+        sessions (its row count says whether a checkpoint is due)."""
+        statements: list[db.Statement] = []
         erased = [(i.changes.respondent,) for i in items if i.changes.erase]
         if erased:
-            await conn.executemany("DELETE FROM respondents WHERE id = ?", erased)
+            statements.append(("DELETE FROM respondents WHERE id = ?", erased))
         erasures = [i.erasure for i in items if i.erasure is not None]
         if erasures:
             # Only once answers have left for a snapshot (a purge): the record tells the
             # researchers' export to drop this person from it. Otherwise nothing is kept.
-            await conn.executemany(
+            statements.append((
                 "INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
-                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", erasures)
+                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", list(erasures)))
         profiles = [(i.changes.respondent, i.profile_blob) for i in items
                     if i.profile_blob is not None]
         if profiles:
-            await conn.executemany(
+            statements.append((
                 "INSERT INTO respondents (id, profile) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile", profiles)
+                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile", list(profiles)))
         restarted = [(i.changes.respondent, self._keys.slot(i.changes.respondent,
                                                              COMPLETED_SLOT))
                      for i in items if i.changes.consent and not i.changes.completed]
         if restarted:  # consenting again opens a new questionnaire: not finished any more
-            await conn.executemany(
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", restarted)
+            statements.append((
+                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(restarted)))
         dropped = [(i.changes.respondent, self._keys.slot(i.changes.respondent, q))
                    for i in items for q in i.changes.dropped]
         if dropped:
-            await conn.executemany(
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", dropped)
-        records = [(record.id, i.changes.respondent, record.slot, blob)
-                   for i in items for record, blob in i.records]
-        if records:
-            await conn.executemany(
-                "INSERT INTO records (id, respondent_id, slot, sealed) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
-                "sealed = excluded.sealed",
-                records,
-            )
-        states = [(i.changes.respondent, i.state_blob, i.changes.today.isoformat())
-                  for i in items if i.state_blob is not None and not i.changes.end_session]
-        if states:
-            await conn.executemany(
-                "INSERT INTO sessions (respondent_id, state, updated_on) VALUES (?, ?, ?) "
-                "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-                "updated_on = excluded.updated_on",
-                states,
-            )
+            statements.append((
+                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(dropped)))
+        records: list[tuple[object, ...]] = [
+            (record.id, i.changes.respondent, record.slot, blob)
+            for i in items for record, blob in i.records]
+        statements += db.values_statements(
+            "INSERT INTO records (id, respondent_id, slot, sealed)", 4,
+            "ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
+            "sealed = excluded.sealed", records)
+        states: list[tuple[object, ...]] = [
+            (i.changes.respondent, i.state_blob, i.changes.today.isoformat())
+            for i in items if i.state_blob is not None and not i.changes.end_session]
+        statements += db.values_statements(
+            "INSERT INTO sessions (respondent_id, state, updated_on)", 3,
+            "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
+            "updated_on = excluded.updated_on", states)
         cancelled = [(i.changes.respondent,) for i in items
                      if i.changes.cancel_reminder and i.reminder_row is None]
         if cancelled:
-            await conn.executemany("DELETE FROM reminders WHERE respondent_id = ?", cancelled)
+            statements.append(("DELETE FROM reminders WHERE respondent_id = ?",
+                               list(cancelled)))
         reminders = [(i.changes.respondent, *i.reminder_row) for i in items
                      if i.reminder_row is not None and not i.changes.end_session]
         if reminders:  # after the sessions they belong to
-            await conn.executemany(
+            statements.append((
                 "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
                 "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
-                "sealed = excluded.sealed", reminders)
+                "sealed = excluded.sealed", list(reminders)))
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
-        self._sessions_ended = False
-        if ended:  # most end before consent, with nothing stored: no checkpoint for them
-            cursor = await conn.executemany("DELETE FROM sessions WHERE respondent_id = ?",
-                                            ended)
-            self._sessions_ended = cursor.rowcount > 0
+        ended_at = None
+        if ended:
+            ended_at = len(statements)
+            statements.append(("DELETE FROM sessions WHERE respondent_id = ?", list(ended)))
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:
-            await conn.executemany(
+            statements.append((
                 "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
-                counters,
-            )
+                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1", list(counters)))
+        return statements, ended_at
 
     # -- the write-ahead log --------------------------------------------------------------
     async def _checkpoint_now(self) -> bool:
