@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot import outbound as out
 from bot.engine.step import REMINDER_DELAYS
 
 log = logging.getLogger(__name__)
@@ -91,14 +92,26 @@ def due_time(asked_at: datetime, days: int, place: ZoneInfo,
 
 
 class Reminding(Protocol):
-    """What a channel offers the job: send the reminder text to one person."""
+    """What a channel offers the jobs: send the reminder text to one person; deliver the
+    offer made after a quiet while (bot/reminder_offers.py)."""
 
     @property
     def channel(self) -> str: ...
 
+    @property
+    def reply_window(self) -> timedelta | None:
+        """How long after a person's last message free-form text may still reach them."""
+        ...
+
     async def remind(self, user_id: str, text: str, language: str,
                      asked_at: datetime) -> bool:
         """True if it went out; False if it could not (and will not be tried again)."""
+        ...
+
+    async def reach_out(self, user_id: str,
+                        decide: Callable[[], Awaitable[list[out.Outbound]]]) -> bool:
+        """Deliver what `decide` returns (called in the person's turn, so nothing of theirs
+        comes in between); True if something went out."""
         ...
 
 
