@@ -577,7 +577,7 @@ def test_no_quiet_offer_unless_mid_questionnaire_and_not_yet_offered(
     assert paused.send(Quiet()) == ()
     stopped_before = reminding(mini_script)
     stopped_before.command("stop")
-    stopped_before.text("I am back")  # continued after declining nothing: still offered once
+    stopped_before.text("I am back")  # the pause's offer left open: offered already
     assert stopped_before.send(Quiet()) == ()
     used_up = reminding(mini_script)
     assert used_up.state is not None
