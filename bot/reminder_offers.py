@@ -28,7 +28,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import outbound as out
-from bot.reminders import CHECK_EVERY, WINDOW_MARGIN, Reminding, quiet
+from bot.reminders import CHECK_EVERY, WINDOW_MARGIN, Reminding, every_while_running, quiet
 
 log = logging.getLogger(__name__)
 
@@ -101,31 +101,19 @@ def _decide(offerer: Offerer, person: QuietPerson) -> Callable[[], Awaitable[lis
     return decide
 
 
-async def offer_loop(offerer: Offerer, channels: Mapping[str, Reminding], quiet_for: timedelta,
-                     every: timedelta = CHECK_EVERY) -> None:
-    """Run until cancelled; a failed round is logged and tried again next time."""
-    while True:
-        try:
-            await offer_to_quiet(offerer, channels, quiet_for)
-        except Exception:
-            log.warning("reminder_offer_round_failed")
-        await asyncio.sleep(every.total_seconds())
-
-
 @contextlib.asynccontextmanager
 async def reminder_offers(offerer: Offerer, channels: Mapping[str, Reminding],
-                          quiet_for: timedelta | None
+                          quiet_for: timedelta | None, every: timedelta = CHECK_EVERY
                           ) -> AsyncIterator[asyncio.Task[None] | None]:
     """The offer job while the bot runs; none when REMINDER_OFFER_AFTER is off or no
     channel can remind."""
     if quiet_for is None or not channels:
         yield None
         return
-    task = asyncio.create_task(offer_loop(offerer, dict(channels), quiet_for),
-                               name="reminder-offers")
-    try:
+    reachable, after = dict(channels), quiet_for
+
+    async def one_round() -> int:
+        return await offer_to_quiet(offerer, reachable, after)
+
+    async with every_while_running(one_round, every, "reminder_offer") as task:
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

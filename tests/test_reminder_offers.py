@@ -4,6 +4,7 @@ a reminder that failed to go out is not counted."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from bot.engine import Script
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminder_offers import offer_allowed, offer_to_quiet
-from bot.reminders import send_due
+from bot.reminders import every_while_running, send_due
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import PROFILE_PURPOSE, Profile, Store
@@ -308,3 +309,17 @@ def test_a_first_form_profile_reads_as_no_reminders_chosen(server_keys: ServerKe
     for bad in (b'{"v":2,"reminders":-1}', b'{"v":2,"reminders":true}', b"[]"):
         with pytest.raises(ValueError, match="profile"):
             Profile.decode(bad)
+
+
+async def test_a_round_under_way_finishes_when_the_bot_stops() -> None:
+    """A reminder leaves storage before it is sent: stopping must not cut a round short."""
+    started, finished = asyncio.Event(), []
+
+    async def one_round() -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        finished.append(True)
+
+    async with every_while_running(one_round, timedelta(minutes=5), "test"):
+        await started.wait()
+    assert finished == [True]
