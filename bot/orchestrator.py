@@ -63,7 +63,7 @@ from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
 from bot.reminder_offers import QuietPerson
 from bot.reminders import Due, Reach, due_time, zone
-from storage.backend import StoreBackend, Turn
+from storage.backend import LinkStore, StoreBackend, Turn
 from storage.links import Link
 from storage.reminders import ReminderIn
 from storage.server_keys import ServerKeys, StateError
@@ -210,7 +210,7 @@ class Orchestrator:
         language = (new_state or session.state).language or self.script.default_language
         try:
             changes = await self._changes(respondent, session.state, new_state, actions, now,
-                                          fetch_media, address)
+                                          fetch_media, address, turn.links)
         except MediaTooLarge as exc:
             megabytes = exc.limit_bytes // 1_000_000
             return [out.Message(self.translator.render(MEDIA_TOO_BIG.format(megabytes=megabytes),
@@ -312,7 +312,7 @@ class Orchestrator:
                     stored=status.known, copied=status.copied, reminders_asked=max(
                         session.state.reminders_asked, status.reminders_asked))
                 if (session.state.reminder_pending
-                        and not await self.store.reminder_waiting(respondent)):
+                        and not await turn.reminder_waiting(respondent)):
                     # Taken by the job, but not known to have gone out (a send that failed,
                     # or a stop in between): a sent one says so in the saved state.
                     session.state = session.state.evolve(reminder_pending=False)
@@ -359,7 +359,7 @@ class Orchestrator:
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
                        now: datetime, fetch_media: MediaFetcher | None,
-                       address: _Address) -> Changes:
+                       address: _Address, links: LinkStore) -> Changes:
         state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language,
@@ -386,7 +386,7 @@ class Orchestrator:
                 case ScheduleReminder():
                     if address.reach is not None:
                         changes.reminder = await self._reminder(action.days, state, now,
-                                                                address, address.reach)
+                                                                address, address.reach, links)
                 case CancelReminder():
                     changes.cancel_reminder = True
                 case Say() | Ask() | Notice() | Settle() | WipeChat():
@@ -396,15 +396,20 @@ class Orchestrator:
         return changes
 
     async def _reminder(self, days: int, state: SessionState, now: datetime,
-                        address: _Address, reach: Reach) -> ReminderIn:
-        """The reminder's time: quiet hours where the person's campaign link was handed out."""
-        due = due_time(now, days, await self.link_zone(state.campaign), reach.latest(now))
+                        address: _Address, reach: Reach, links: LinkStore) -> ReminderIn:
+        """The reminder's time: quiet hours where the person's campaign link was handed out
+        (read in the person's turn: on PostgreSQL a turn takes no second connection)."""
+        due = due_time(now, days, await self.link_zone(state.campaign, links),
+                       reach.latest(now))
         return ReminderIn(address.channel, address.user_id, due, now,
                           state.language or self.script.default_language, state.campaign)
 
-    async def link_zone(self, campaign: str | None) -> ZoneInfo:
-        """The time zone of the link a person came through (its quiet hours); UTC without."""
-        link = await self.store.links.find(Link.code_of(campaign)) if campaign else None
+    async def link_zone(self, campaign: str | None, links: LinkStore | None = None
+                        ) -> ZoneInfo:
+        """The time zone of the link a person came through (its quiet hours); UTC without.
+        `links`: the person's turn's, where the lookup is part of one."""
+        book = links if links is not None else self.store.links
+        link = await book.find(Link.code_of(campaign)) if campaign else None
         return zone(link.timezone if link else None)
 
     # -- the one offer after a quiet while (the job in bot/reminder_offers.py) -------------
