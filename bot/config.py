@@ -67,7 +67,8 @@ class Settings:
     whatsapp_field_workers: tuple[str, ...] = ()  # numbers, digits only (WhatsApp's wa_id)
     whatsapp_reminder_template: str = ""  # an approved utility template for late reminders
     # Quiet time mid-questionnaire after which the one reminder offer goes out; None: never.
-    reminder_offer_after: timedelta | None = timedelta(hours=2)
+    reminder_offer_after: timedelta | None = field(default=timedelta(hours=2),
+                                                   metadata={"none_shown_as": "off"})
 
     @property
     def whatsapp_configured(self) -> bool:
@@ -92,8 +93,11 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 shown[f.name.upper()] = "(set)" if value else "(not set)"
+            elif isinstance(value, timedelta):
+                shown[f.name.upper()] = f"{value.total_seconds() / 3600:g}"  # hours, as set
             else:
-                shown[f.name.upper()] = "" if value is None else str(value)
+                shown[f.name.upper()] = (f.metadata.get("none_shown_as", "") if value is None
+                                         else str(value))
         return shown
 
 
@@ -209,7 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         or DEFAULT_GRAPH_URL,
         whatsapp_number=_number(get("WHATSAPP_NUMBER"), "WHATSAPP_NUMBER") or "",
         whatsapp_reminder_template=get("WHATSAPP_REMINDER_TEMPLATE").strip(),
-        reminder_offer_after=_hours_or_off(get("REMINDER_OFFER_AFTER", "2"),
+        reminder_offer_after=_hours_or_off(get("REMINDER_OFFER_AFTER") or "2",
                                            "REMINDER_OFFER_AFTER"),
         whatsapp_field_workers=tuple(
             _number(item, "WHATSAPP_FIELD_WORKERS") or ""
