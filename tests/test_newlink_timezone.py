@@ -4,7 +4,10 @@ link as `links create --timezone` stores it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from bot.channels.common.staff import zone_named
 from bot.engine import Script
@@ -13,8 +16,10 @@ from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+from tests.whatsapp_support import fake_graph_api, whatsapp_bot
 
 WORKER = TgUser(7_000_333, "Field", language_code="en")
 
@@ -60,3 +65,28 @@ def test_zone_names_are_matched_as_iana_spells_them() -> None:
     assert zone_named("America/Argentina/Buenos Aires") == "America/Argentina/Buenos_Aires"
     assert zone_named("utc") == "UTC"
     assert zone_named("Manila") is None and zone_named("../etc/passwd") is None
+
+
+@pytest.fixture
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
+    async with fake_graph_api(clock) as api:
+        yield api
+
+
+async def test_on_whatsapp_the_zone_is_a_button_too(
+        graph: FakeGraphApi, mini_script: Script, store: Store, server_keys: ServerKeys,
+        translator: Translator, clock: Clock, db_path: Path) -> None:
+    worker = "4915112345679"
+    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
+    async with whatsapp_bot(graph, orchestrator, db_path.parent, clock=clock,
+                            field_workers=(f"+{worker}",)) as bot:
+        await bot.text(worker, "/newlink")
+        for answer in ("imrf-2026", "Kalayaan", "Manila"):
+            await bot.text(worker, answer)
+        asked = bot.last_with_options(worker)
+        assert asked.text.startswith("Which time zone")
+        assert [title for title, _ in asked.options()] == ["UTC"]
+        await bot.choose(worker, "UTC")
+        await bot.text(worker, "no")
+    (link,) = await store.links.all()
+    assert link.timezone == "UTC"
