@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -65,6 +66,9 @@ class Settings:
     whatsapp_number: str = ""  # the public number, digits only (for wa.me links)
     whatsapp_field_workers: tuple[str, ...] = ()  # numbers, digits only (WhatsApp's wa_id)
     whatsapp_reminder_template: str = ""  # an approved utility template for late reminders
+    # Quiet time mid-questionnaire after which the one reminder offer goes out; None: never.
+    reminder_offer_after: timedelta | None = field(default=timedelta(hours=2),
+                                                   metadata={"none_shown_as": "off"})
 
     @property
     def whatsapp_configured(self) -> bool:
@@ -89,8 +93,11 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 shown[f.name.upper()] = "(set)" if value else "(not set)"
+            elif isinstance(value, timedelta):
+                shown[f.name.upper()] = f"{value.total_seconds() / 3600:g}"  # hours, as set
             else:
-                shown[f.name.upper()] = "" if value is None else str(value)
+                shown[f.name.upper()] = (f.metadata.get("none_shown_as", "") if value is None
+                                         else str(value))
         return shown
 
 
@@ -132,6 +139,19 @@ def _int(value: str, name: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low} and {high}")
     return number
+
+
+def _hours_or_off(value: str, name: str) -> timedelta | None:
+    """A number of hours (decimals allowed: 0.5 is half an hour), or `off`."""
+    if value.strip().lower() in ("off", "no", "false", "never"):
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of hours or off, not {value!r}") from None
+    if not 0 < hours <= 24 * 30:
+        raise ConfigError(f"{name} must be more than 0 and at most 720 hours, or off")
+    return timedelta(hours=hours)
 
 
 def load_settings(environ: Mapping[str, str] | None = None,
@@ -193,6 +213,8 @@ def load_settings(environ: Mapping[str, str] | None = None,
         or DEFAULT_GRAPH_URL,
         whatsapp_number=_number(get("WHATSAPP_NUMBER"), "WHATSAPP_NUMBER") or "",
         whatsapp_reminder_template=get("WHATSAPP_REMINDER_TEMPLATE").strip(),
+        reminder_offer_after=_hours_or_off(get("REMINDER_OFFER_AFTER") or "2",
+                                           "REMINDER_OFFER_AFTER"),
         whatsapp_field_workers=tuple(
             _number(item, "WHATSAPP_FIELD_WORKERS") or ""
             for item in get("WHATSAPP_FIELD_WORKERS").split(",") if item.strip()),

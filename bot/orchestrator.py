@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
+from zoneinfo import ZoneInfo
 
 from bot import outbound as out
 from bot.engine import (
@@ -38,6 +39,7 @@ from bot.engine import (
     NumberAnswer,
     Option,
     Phase,
+    Quiet,
     RecordConsent,
     Repeat,
     Say,
@@ -54,10 +56,12 @@ from bot.engine import (
 )
 from bot.engine.messages import REMINDER, SKIP_BUTTON
 from bot.engine.state_codec import UnreadableState, decode_state, encode_state
+from bot.engine.step import offers_after_quiet
 from bot.engine.text import N_, Text
 from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
+from bot.reminder_offers import QuietPerson
 from bot.reminders import Due, Reach, due_time, zone
 from storage.backend import LinkStore, StoreBackend, Turn
 from storage.links import Link
@@ -100,8 +104,9 @@ class MediaTooLarge(Exception):
 class _Session:
     state: SessionState
     seen: tuple[str, ...] = ()
-    touched: datetime | None = None  # last activity, in memory only (for expiry)
+    touched: datetime | None = None  # last activity, in memory only (expiry, quiet offers)
     unreadable: bool = False  # the saved state could not be read: this is a fresh start
+    address: _Address | None = None  # where they wrote from, in memory only (quiet offers)
 
     def to_bytes(self) -> bytes:
         return encode_state(self.state, seen=self.seen)
@@ -232,7 +237,7 @@ class Orchestrator:
         except WriteFailed:
             log.error("save_failed")
             return [out.Message(self.translator.render(SAVE_FAILED, language))]
-        self._remember(respondent, kept, now)
+        self._remember(respondent, kept, now, address)
         if kept is None:
             self._remember_language(respondent, session.state, actions)
         if log.isEnabledFor(logging.DEBUG):  # which questions, only when debugging
@@ -303,19 +308,22 @@ class Orchestrator:
             if status.state is not None:
                 session = _Session.from_bytes(status.state)
                 # (A state before consent, shared by several workers, has nothing stored.)
-                session.state = session.state.evolve(stored=status.known,
-                                                     copied=status.copied)
+                session.state = session.state.evolve(
+                    stored=status.known, copied=status.copied, reminders_asked=max(
+                        session.state.reminders_asked, status.reminders_asked))
                 if (session.state.reminder_pending
                         and not await turn.reminder_waiting(respondent)):
-                    # Sent while they were away (the job takes the row when it sends).
-                    session.state = session.state.evolve(reminder_pending=False, reminded=True)
+                    # Taken by the job, but not known to have gone out (a send that failed,
+                    # or a stop in between): a sent one says so in the saved state.
+                    session.state = session.state.evolve(reminder_pending=False)
                 return session
         except (UnreadableState, StateError):
             # Damaged, or written with another SERVER_SECRET: begin again, once, kindly (the
             # unreadable row is removed with this first reply), rather than fail every message.
             log.warning("state_unreadable")
             return _Session(fresh, unreadable=True)
-        fresh = fresh.evolve(stored=status.known, copied=status.copied)
+        fresh = fresh.evolve(stored=status.known, copied=status.copied,
+                             reminders_asked=status.reminders_asked)
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
@@ -333,13 +341,15 @@ class Orchestrator:
         while len(self._chosen_languages) > MEMORY_SESSIONS:
             self._chosen_languages.popitem(last=False)
 
-    def _remember(self, respondent: bytes, session: _Session | None, now: datetime) -> None:
+    def _remember(self, respondent: bytes, session: _Session | None, now: datetime,
+                  address: _Address) -> None:
         if self.store.shared:
             return  # the database holds it (see _load)
         if session is None:
             self._sessions.pop(respondent, None)
             return
         session.touched = now
+        session.address = address
         self._chosen_languages.pop(respondent, None)
         self._sessions[respondent] = session
         self._sessions.move_to_end(respondent)
@@ -352,7 +362,8 @@ class Orchestrator:
                        address: _Address, links: LinkStore) -> Changes:
         state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
-                          campaign=state.campaign, language=state.language)
+                          campaign=state.campaign, language=state.language,
+                          reminders_asked=state.reminders_asked)
         for action in actions:
             match action:
                 case StoreAnswer():
@@ -388,15 +399,49 @@ class Orchestrator:
                         address: _Address, reach: Reach, links: LinkStore) -> ReminderIn:
         """The reminder's time: quiet hours where the person's campaign link was handed out
         (read in the person's turn: on PostgreSQL a turn takes no second connection)."""
-        link = (await links.find(Link.code_of(state.campaign)) if state.campaign else None)
-        due = due_time(now, days, zone(link.timezone if link else None), reach.latest(now))
+        due = due_time(now, days, await self.link_zone(state.campaign, links),
+                       reach.latest(now))
         return ReminderIn(address.channel, address.user_id, due, now,
                           state.language or self.script.default_language, state.campaign)
+
+    async def link_zone(self, campaign: str | None, links: LinkStore | None = None
+                        ) -> ZoneInfo:
+        """The time zone of the link a person came through (its quiet hours); UTC without.
+        `links`: the person's turn's, where the lookup is part of one."""
+        book = links if links is not None else self.store.links
+        link = await book.find(Link.code_of(campaign)) if campaign else None
+        return zone(link.timezone if link else None)
+
+    # -- the one offer after a quiet while (the job in bot/reminder_offers.py) -------------
+    def quiet_people(self, since: datetime) -> list[QuietPerson]:
+        """Whom a quiet while would bring the offer: silent since before `since`, by the
+        last activity kept in memory (a restart forgets it: then nobody). Several workers
+        keep no sessions in memory, so none of theirs is found."""
+        found = []
+        for respondent, session in self._sessions.items():
+            touched, address = session.touched, session.address
+            if (touched is not None and touched <= since and address is not None
+                    and address.reach is not None and offers_after_quiet(session.state)):
+                found.append(QuietPerson(respondent, address.channel, address.user_id,
+                                         touched, session.state.campaign))
+        return found
+
+    async def offer_after_quiet(self, person: QuietPerson) -> list[out.Outbound]:
+        """The engine's answer to their quiet while (the offer, or nothing), stored, then
+        rendered; nothing if they wrote since they were found."""
+        respondent = person.respondent
+        async with self._lock(respondent), self.store.turn(respondent) as turn:
+            session = self._sessions.get(respondent)
+            if session is None or session.touched != person.since or session.address is None:
+                return []
+            return await self._handle(turn, respondent, Quiet(), None, None, None, None,
+                                      session.address)
 
     # -- reminders (the job in bot/reminders.py) -------------------------------------------
     async def due_reminders(self) -> list[Due]:
         """Claim the reminders due now (taken from storage for good: at most once), each
-        rendered in its person's language. A person's cached state learns it was sent."""
+        rendered in its person's language. A person's cached state learns it is no longer
+        pending (whether it went out is known only once it has: `reminder_sent`)."""
         claimed = await self.store.claim_due_reminders(self.clock())
         due = []
         for item in claimed:
@@ -404,7 +449,7 @@ class Orchestrator:
             async with self._lock(item.respondent):
                 cached = self._sessions.get(item.respondent)
                 if cached is not None and cached.state.reminder_pending:
-                    cached.state = cached.state.evolve(reminder_pending=False, reminded=True)
+                    cached.state = cached.state.evolve(reminder_pending=False)
             language = (reminder.language if reminder.language in self.script.languages
                         else self.script.default_language)
             due.append(Due(item.respondent, reminder.channel, reminder.user_id,
@@ -413,8 +458,23 @@ class Orchestrator:
         return due
 
     async def reminder_sent(self, due: Due) -> None:
+        """The channel delivered it: counted, and saved in the person's state, so that
+        their next message counts as coming back after a reminder. A send that failed
+        never gets here: it is neither counted as sent nor followed by a "continued"."""
         if self._people_counted.first_time(due.respondent, due.campaign, REMINDER_SENT):
             await self.store.count(due.campaign, REMINDER_SENT)
+        respondent = due.respondent
+        async with self._lock(respondent), self.store.turn(respondent) as turn:
+            session = await self._load(turn, respondent, None)
+            if session.state.phase is not Phase.QUESTIONS or session.unreadable:
+                return  # the session ended meanwhile: nothing to come back to
+            session.state = session.state.evolve(reminder_pending=False, reminded=True)
+            now = self.clock()
+            try:
+                await turn.apply(Changes(respondent=respondent, today=now.date(), now=now,
+                                         state=session.to_bytes()))
+            except WriteFailed:
+                log.warning("reminder_outcome_not_saved")
 
     async def _answer(self, action: StoreAnswer, now: datetime,
                       fetch_media: MediaFetcher | None) -> AnswerIn:

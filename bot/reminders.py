@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot import outbound as out
 from bot.engine.step import REMINDER_DELAYS
 
 log = logging.getLogger(__name__)
@@ -91,14 +92,26 @@ def due_time(asked_at: datetime, days: int, place: ZoneInfo,
 
 
 class Reminding(Protocol):
-    """What a channel offers the job: send the reminder text to one person."""
+    """What a channel offers the jobs: send the reminder text to one person; deliver the
+    offer made after a quiet while (bot/reminder_offers.py)."""
 
     @property
     def channel(self) -> str: ...
 
+    @property
+    def reply_window(self) -> timedelta | None:
+        """How long after a person's last message free-form text may still reach them."""
+        ...
+
     async def remind(self, user_id: str, text: str, language: str,
                      asked_at: datetime) -> bool:
         """True if it went out; False if it could not (and will not be tried again)."""
+        ...
+
+    async def reach_out(self, user_id: str,
+                        decide: Callable[[], Awaitable[list[out.Outbound]]]) -> bool:
+        """Deliver what `decide` returns (called in the person's turn, so nothing of theirs
+        comes in between); True if something went out."""
         ...
 
 
@@ -145,28 +158,49 @@ async def send_due(sender: Sender, channels: Mapping[str, Reminding]) -> int:
     return sent
 
 
-async def reminder_loop(sender: Sender, channels: Mapping[str, Reminding],
-                        every: timedelta = CHECK_EVERY) -> None:
-    """Run until cancelled; a failed round is logged and tried again next time."""
-    while True:
-        try:
-            await send_due(sender, channels)
-        except Exception:
-            log.warning("reminder_round_failed")
-        await asyncio.sleep(every.total_seconds())
+ROUND_GRACE = 30.0  # seconds a round under way may take to finish when the bot stops
 
 
 @contextlib.asynccontextmanager
-async def reminders(sender: Sender, channels: Mapping[str, Reminding]
-                    ) -> AsyncIterator[asyncio.Task[None] | None]:
-    if not channels:
-        yield None
-        return
-    task = asyncio.create_task(reminder_loop(sender, dict(channels)), name="reminders")
+async def every_while_running(one_round: Callable[[], Awaitable[object]], every: timedelta,
+                              name: str) -> AsyncIterator[asyncio.Task[None]]:
+    """Run `one_round` now and then every `every` until the block ends. A round under way
+    when the bot stops is let finish (up to ROUND_GRACE): a reminder is taken from storage
+    before it is sent, so a round cut in the middle would lose it."""
+    stopping = asyncio.Event()
+
+    async def loop() -> None:
+        while not stopping.is_set():
+            try:
+                await one_round()
+            except Exception:
+                log.warning("%s_round_failed", name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), every.total_seconds())
+
+    task = asyncio.create_task(loop(), name=name)
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), ROUND_GRACE)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
+
+@contextlib.asynccontextmanager
+async def reminders(sender: Sender, channels: Mapping[str, Reminding],
+                    every: timedelta = CHECK_EVERY) -> AsyncIterator[asyncio.Task[None] | None]:
+    if not channels:
+        yield None
+        return
+    senders = dict(channels)
+
+    async def one_round() -> int:
+        return await send_due(sender, senders)
+
+    async with every_while_running(one_round, every, "reminder") as task:
+        yield task

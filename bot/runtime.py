@@ -25,6 +25,7 @@ from bot.engine import Script
 from bot.flow import FlowError, load_consent, load_questionnaire
 from bot.i18n import DEFAULT_LOCALES_DIR, Translator
 from bot.orchestrator import Orchestrator
+from bot.reminder_offers import reminder_offers
 from bot.reminders import Reminding, reminders
 from bot.retention import retention
 from storage.backend import open_store
@@ -245,9 +246,10 @@ class ChannelService(Protocol):
 @contextlib.asynccontextmanager
 async def running(settings: Settings, orchestrator: Orchestrator,
                   channels: Sequence[ChannelService]) -> AsyncIterator[None]:
-    """The retention job, every channel and the reminder job, started in order and stopped in
-    reverse. The terminal chat runs inside this too, so retention runs wherever the bot runs;
-    reminders go out on every channel that can send them."""
+    """The retention job, every channel and the reminder jobs (due reminders, and the one
+    offer after a quiet while), started in order and stopped in reverse. The terminal chat
+    runs inside this too, so retention runs wherever the bot runs; reminders go out on every
+    channel that can send them."""
     async with retention(orchestrator, settings.session_ttl_hours):
         started: list[ChannelService] = []
         try:
@@ -255,7 +257,8 @@ async def running(settings: Settings, orchestrator: Orchestrator,
                 await channel.start()
                 started.append(channel)
             senders = {r.channel: r for r in (c.reminding for c in started) if r is not None}
-            async with reminders(orchestrator, senders):
+            async with (reminders(orchestrator, senders),
+                        reminder_offers(orchestrator, senders, settings.reminder_offer_after)):
                 yield
         finally:
             for channel in reversed(started):

@@ -98,6 +98,9 @@ class Changes:
     pending_state: bytes | None = None
     reminder: ReminderIn | None = None  # one the person asked for (replaces any pending)
     cancel_reminder: bool = False
+    # Reminders this person has chosen in all (kept in their profile, which a consent, a
+    # completion or a new reminder rewrites).
+    reminders_asked: int = 0
 
     @property
     def empty(self) -> bool:
@@ -160,23 +163,38 @@ class RespondentStatus:
     consent_language: str | None
     state: bytes | None
     copied: bool = False  # the database was purged before: copies may be in snapshots
+    reminders_asked: int = 0  # reminders chosen in all, from the profile (survives sessions)
+
+
+PROFILE_VERSION = 2
 
 
 @dataclass(frozen=True)
 class Profile:
-    """What the bot keeps about a person between sessions, under the server's state key."""
+    """What the bot keeps about a person between sessions, under the server's state key.
+
+    Forms: 1 {"v", "language", "done"}; 2 adds "reminders", how many reminders the person
+    chose in all (at most two per person, however often a session ends and begins again).
+    A form-1 profile reads as none chosen."""
 
     language: str | None
     completed: bool
+    reminders_asked: int = 0
 
     def encode(self) -> bytes:
-        return json.dumps({"v": 1, "language": self.language, "done": self.completed},
+        return json.dumps({"v": PROFILE_VERSION, "language": self.language,
+                           "done": self.completed, "reminders": self.reminders_asked},
                           separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Profile:
         data = json.loads(raw)
-        return cls(data.get("language"), bool(data.get("done")))
+        if not isinstance(data, dict):
+            raise ValueError("a profile is an object")
+        reminders = data.get("reminders", 0)  # form 1 has none
+        if not isinstance(reminders, int) or isinstance(reminders, bool) or reminders < 0:
+            raise ValueError("a profile's reminder count is a count")
+        return cls(data.get("language"), bool(data.get("done")), reminders)
 
 
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
@@ -220,10 +238,10 @@ def server_blobs(keys: ServerKeys, recipients: tuple[RecipientKey, ...], changes
     state_blob = (keys.seal_state(respondent, changes.state)
                   if changes.state is not None else None)
     profile_blob = None
-    if changes.consent or changes.completed:
+    if changes.consent or changes.completed or changes.reminder is not None:
         language = changes.consent.language if changes.consent else changes.language
-        profile_blob = keys.seal_state(
-            respondent, Profile(language, changes.completed).encode(), PROFILE_PURPOSE)
+        profile = Profile(language, changes.completed, changes.reminders_asked)
+        profile_blob = keys.seal_state(respondent, profile.encode(), PROFILE_PURPOSE)
     erasure = None
     if changes.erase:
         record_id = os.urandom(16)
@@ -361,7 +379,8 @@ class Store:
                 log.warning("profile_unreadable")
         state = self._keys.open_state(respondent, state_blob) if state_blob is not None \
             else None
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
+        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
+                                profile.reminders_asked)
 
     @contextlib.asynccontextmanager
     async def turn(self, respondent: bytes) -> AsyncIterator[Store]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,23 @@ def test_frozen() -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("DEMO", "maybe"), ("WEBHOOK_PORT", "99999"),
-                                             ("SESSION_TTL_HOURS", "soon")])
+                                             ("SESSION_TTL_HOURS", "soon"),
+                                             ("REMINDER_OFFER_AFTER", "soon"),
+                                             ("REMINDER_OFFER_AFTER", "0")])
 def test_bad_values_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({name: value}, None)
+
+
+def test_the_quiet_offer_is_hours_or_off() -> None:
+    assert load_settings({}, None).reminder_offer_after == timedelta(hours=2)
+    assert load_settings({"REMINDER_OFFER_AFTER": ""}, None).reminder_offer_after == timedelta(
+        hours=2)
+    half = load_settings({"REMINDER_OFFER_AFTER": "0.5"}, None)
+    assert half.reminder_offer_after == timedelta(minutes=30)
+    assert half.describe()["REMINDER_OFFER_AFTER"] == "0.5"
+    off = load_settings({"REMINDER_OFFER_AFTER": "OFF"}, None)
+    assert off.reminder_offer_after is None and off.describe()["REMINDER_OFFER_AFTER"] == "off"
 
 
 def test_env_example_lists_every_setting() -> None:

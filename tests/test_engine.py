@@ -21,6 +21,7 @@ from bot.engine import (
     MediaRef,
     Notice,
     NumberAnswer,
+    Quiet,
     RecordConsent,
     Repeat,
     Say,
@@ -517,3 +518,76 @@ def test_a_repeated_event_keeps_a_pending_reminder(mini_script: Script) -> None:
     convo.press("3")
     assert not of_type(convo.send(Repeat()), CancelReminder)
     assert convo.state is not None and convo.state.reminder_pending
+
+
+# -- a quiet while mid-questionnaire: the one offer made unasked ----------------------------
+def test_a_quiet_while_offers_one_reminder_once_per_session(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    offered = convo.send(Quiet())
+    assert asked(offered) == [msg.REMINDER_OFFER.msgid] and said(offered) == []
+    assert [o.key for o in convo.last_ask.options] == ["1", "3", "no"]
+    assert not of_type(offered, Count) and not of_type(offered, CancelReminder)
+    assert convo.send(Quiet()) == ()  # the offer is open: nothing more
+    chosen = convo.press("1")
+    assert of_type(chosen, ScheduleReminder) == [ScheduleReminder(1)]
+    assert said(chosen) == [msg.REMINDER_SET.msgid]
+    assert convo.state is not None and convo.state.paused and convo.state.reminder_pending
+    assert convo.send(Quiet()) == ()  # waiting for the reminder
+    back = convo.text("hi")
+    assert said(back)[0] == msg.RESUMED.msgid and asked(back) == ["sector"]
+    assert convo.send(Quiet()) == ()  # once per session, however quiet they go again
+    assert convo.state is not None and convo.state.reminders_asked == 1
+
+
+def test_no_to_a_quiet_offer_brings_the_question_back(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    convo.send(Quiet())
+    answered = convo.press("no")
+    assert not of_type(answered, ScheduleReminder)
+    assert asked(answered) == ["sector"]  # no pause: the next message answers it
+    assert convo.state is not None and not convo.state.paused
+    assert convo.send(Quiet()) == ()
+    convo.press("care")
+    assert convo.stored()[-1].question_id == "sector"
+
+
+def test_answering_the_question_instead_closes_a_quiet_offer(mini_script: Script) -> None:
+    convo = reminding(mini_script)
+    convo.send(Quiet())
+    assert convo.state is not None
+    offer, question = convo.state.token, convo.state.question_token
+    pressed = convo.send(ChoiceIn(question, "care"))  # the question's own button answers
+    assert of_type(pressed, Settle)[0] == Settle(offer, ())
+    assert convo.stored()[-1].question_id == "sector"
+    assert not of_type(pressed, ScheduleReminder)
+
+
+def test_no_quiet_offer_unless_mid_questionnaire_and_not_yet_offered(
+        mini_script: Script) -> None:
+    before = Conversation(mini_script)
+    before.start()
+    assert before.state is not None
+    before.state = before.state.evolve(reminder_options=("1", "3"))
+    assert before.send(Quiet()) == ()  # before consent
+    plain = consented(mini_script)
+    assert plain.send(Quiet()) == ()  # a channel that cannot remind
+    paused = reminding(mini_script)
+    paused.command("stop")
+    paused.press("no")  # the pause's offer, answered
+    assert paused.send(Quiet()) == ()
+    stopped_before = reminding(mini_script)
+    stopped_before.command("stop")
+    stopped_before.text("I am back")  # the pause's offer left open: offered already
+    assert stopped_before.send(Quiet()) == ()
+    used_up = reminding(mini_script)
+    assert used_up.state is not None
+    used_up.state = used_up.state.evolve(reminders_asked=2)  # two chosen before
+    assert used_up.send(Quiet()) == ()
+    finished = reminding(mini_script)
+    finished.press("care")
+    finished.press("wages")
+    finished.press(DONE_KEY)
+    finished.text("3")
+    finished.command("skip")
+    finished.text("Pay on time.")
+    assert finished.state is None  # the session is over: nothing to tick

@@ -55,6 +55,17 @@ def test_missing_fields_take_defaults_and_unknown_fields_are_ignored() -> None:
     assert extras == {}
 
 
+def test_a_version_4_state_reads_as_no_offer_made_yet() -> None:
+    """Before version 5 a state did not say whether a reminder was offered in the session."""
+    waiting = UNVERSIONED.evolve(overlay=Overlay.REMINDER, reminder_options=("1", "3"),
+                                 reminders_asked=1)
+    saved = json.loads(encode_state(waiting))
+    del saved["state"]["reminder_offered"]
+    saved["version"] = 4
+    state, _ = decode_state(json.dumps(saved).encode())
+    assert state == waiting and not state.reminder_offered
+
+
 def test_the_first_form_a_bare_object_is_read() -> None:
     paused = UNVERSIONED.evolve(overlay=None)
     fields = json.loads(encode_state(paused))["state"]

@@ -41,6 +41,8 @@ async def make_link(bot: TelegramBot) -> str:
     await bot.text(WORKER, "imrf-2022")
     await bot.text(WORKER, "WIMN Beirut")
     await bot.text(WORKER, "Bourj Hammoud")
+    assert "Which time zone" in bot.last_text(WORKER.id)
+    await bot.text(WORKER, "asia/beirut")  # typed, in any case
     assert "Which language" in bot.last_text(WORKER.id)
     await bot.text(WORKER, "klingon")
     assert "I do not know that language code" in bot.last_text(WORKER.id)

@@ -245,7 +245,7 @@ async def test_field_workers_make_wa_me_links_on_whatsapp(
         await bot.text(AMAL, "/newlink")  # not a field worker: the ordinary help
         assert "/newlink" not in bot.texts(AMAL)[-1]
         await bot.text(worker, "/newlink")
-        for answer in ("imrf-2026", "Migrant Care Network", "Beirut", "ar"):
+        for answer in ("imrf-2026", "Migrant Care Network", "Beirut", "Asia/Beirut", "ar"):
             await bot.text(worker, answer)
         ready = bot.texts(worker)[-2]
         assert "https://wa.me/15550001234?text=" in ready

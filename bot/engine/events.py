@@ -61,4 +61,11 @@ class Repeat:
     stopped between saving and sending). Show the current question again; change nothing."""
 
 
-Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported | Repeat
+@dataclass(frozen=True)
+class Quiet:
+    """Not something the person did: they have been quiet for a while in the middle of the
+    questionnaire (the caller's clock, in memory, says so; it also keeps the channel's reply
+    window and the quiet hours). The one moment a reminder may be offered unasked."""
+
+
+Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported | Repeat | Quiet

@@ -21,7 +21,7 @@ class Overlay(StrEnum):
 
     LANGUAGE = "language"
     CONFIRM_DELETE = "confirm_delete"
-    REMINDER = "reminder"  # after /stop: would they like one reminder, and when
+    REMINDER = "reminder"  # after /stop or a quiet while: would they like one reminder, when
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,12 @@ class SessionState:
     # the delays (days, as button keys) the person's channel can deliver, none for a channel
     # that cannot remind. `reminded` too: a reminder was sent since the person last wrote.
     reminder_options: tuple[str, ...] = ()
-    reminders_asked: int = 0  # reminders chosen in this session (at most MAX_REMINDERS)
+    # Reminders this person chose, in this session and before it (the caller takes the
+    # count from their profile when a session begins): at most MAX_REMINDERS.
+    reminders_asked: int = 0
     reminder_pending: bool = False  # one is scheduled and not yet sent
     reminded: bool = False
+    reminder_offered: bool = False  # an offer was made in this session (quiet: never again)
 
     @property
     def consented(self) -> bool:

@@ -17,6 +17,8 @@ History of the form:
   from the question it interrupts, which keeps its number while it is asked again.
 - 4: reminders on request (`reminders_asked`, `reminder_pending`, `reminded`, and the
   caller's `reminder_options`); the detour `reminder`. Older forms take the defaults.
+- 5: `reminder_offered`: a reminder was offered in this session (after a quiet while it is
+  offered only once). Older forms take the default (not offered).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import orjson
 
 from bot.engine.state import Overlay, Phase, SessionState
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 
 class UnreadableState(ValueError):

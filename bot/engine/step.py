@@ -41,6 +41,7 @@ from bot.engine.events import (
     CommandIn,
     Event,
     MediaIn,
+    Quiet,
     Repeat,
     Start,
     TextIn,
@@ -70,6 +71,22 @@ def step(
     turn = _Turn(script, state, now)
     turn.handle(event)
     return (None if turn.ended else turn.state), tuple(turn.actions)
+
+
+def may_offer_reminder(state: SessionState) -> bool:
+    """Whether a reminder may be offered at all: mid-questionnaire, after consent, with a
+    delay the person's channel can deliver, fewer than MAX_REMINDERS chosen so far."""
+    return (state.phase is Phase.QUESTIONS and bool(state.current)
+            and any(key in REMINDER_DELAYS for key in state.reminder_options)
+            and state.reminders_asked < MAX_REMINDERS)
+
+
+def offers_after_quiet(state: SessionState) -> bool:
+    """Whether a quiet while (`Quiet`) brings the one offer: not to someone paused (their
+    /stop made its own offer), in a detour, already offered one in this session, or waiting
+    for a reminder. Callers use it to find whom to tick; the engine decides with it."""
+    return (may_offer_reminder(state) and not state.paused and state.overlay is None
+            and not state.reminder_offered and not state.reminder_pending)
 
 
 # Control characters (Unicode category Cc) but line breaks and tabs, for str.translate: one
@@ -198,6 +215,10 @@ class _Turn:
             if self.state.phase not in (Phase.NEW, Phase.DONE):
                 self.ask_current()
             return
+        if isinstance(event, Quiet):  # nobody wrote: nothing of theirs closes or counts
+            if offers_after_quiet(self.state):
+                self.offer_reminder()
+            return
         self.person_wrote(event)
         if self.state.phase is Phase.NEW and not self.state.overlay and not (
                 isinstance(event, CommandIn) and event.name == "delete"):
@@ -280,10 +301,12 @@ class _Turn:
         self.ask_current()
 
     def resume(self, event: Event) -> None:
-        self.state = self.state.evolve(paused=False)
         if isinstance(event, ChoiceIn) and event.token == self.state.token:
+            if self.state.overlay is not Overlay.REMINDER:  # the pause's offer: still paused
+                self.state = self.state.evolve(paused=False)
             self.choice(event)  # a button of the paused question simply answers it
             return
+        self.state = self.state.evolve(paused=False)
         self.welcome_back()
 
     # -- asking --------------------------------------------------------------------------
@@ -447,17 +470,21 @@ class _Turn:
         self.say(msg.NOT_DELETED)
         self.ask_current()
 
-    def offers_reminder(self) -> bool:
-        state = self.state
-        return (state.phase is Phase.QUESTIONS and bool(state.current)
-                and any(key in REMINDER_DELAYS for key in state.reminder_options)
-                and state.reminders_asked < MAX_REMINDERS)
+    def offer_reminder(self) -> None:
+        self.state = self.state.evolve(reminder_offered=True)
+        self.open_detour(Overlay.REMINDER)
+        self.ask_current()
 
     def reminder_choice(self, token: str, key: str) -> None:
-        """The answer to the offer made with the pause: the person stays paused."""
+        """The answer to an offer. After /stop the person stays paused; after a quiet while,
+        "no" brings the open question back, and a chosen time pauses them like /stop."""
+        paused = self.state.paused
         self.state = self.state.evolve(overlay=None, paused=True)
         if key not in REMINDER_DELAYS:
             self.emit(Settle(token, (msg.NO,)))
+            if not paused:
+                self.state = self.state.evolve(paused=False)
+                self.ask_current()
             return
         self.emit(Settle(token, (REMINDER_DELAYS[key],)), ScheduleReminder(int(key)))
         self.state = self.state.evolve(reminders_asked=self.state.reminders_asked + 1,
@@ -679,9 +706,8 @@ class _Turn:
                 return
             self.state = self.state.evolve(paused=True)
             self.say(msg.PAUSED if self.state.consented else msg.PAUSED_BEFORE_CONSENT)
-            if self.offers_reminder():  # offered once, with the pause: never sent unasked
-                self.open_detour(Overlay.REMINDER)
-                self.ask_current()
+            if may_offer_reminder(self.state):  # offered with the pause, in its reply
+                self.offer_reminder()
         elif name == "skip":
             self.skip() if phase is not Phase.DONE else self.say(msg.ALREADY_DONE)
         elif name == "back":

@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from bot import outbound as out
@@ -117,6 +117,28 @@ class Conversations:
                     self._track(chat, memory, sent.message_id, sent.sent_at)
                 else:
                     await self._send(chat, memory, text, True)
+        except Unreachable:
+            await self.blocked(chat)
+            return False
+        return True
+
+    @property
+    def reply_window(self) -> timedelta | None:
+        return self.capabilities.reply_window
+
+    async def reach_out(self, user_id: str,
+                        decide: Callable[[], Awaitable[list[out.Outbound]]]) -> bool:
+        """The offer after a quiet while (bot.reminder_offers runs this): decided and
+        delivered in the person's turn, so a message of theirs comes before or after it,
+        never in between. False if nothing went out."""
+        chat = user_id  # in a private chat the chat is the person
+        memory = self.chats.get(chat)
+        try:
+            async with memory.lock:
+                replies = await decide()
+                if not replies:
+                    return False
+                await self._deliver(Said(chat, None, None, ""), memory, replies)
         except Unreachable:
             await self.blocked(chat)
             return False

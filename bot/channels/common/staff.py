@@ -11,13 +11,17 @@ as if they did not exist.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import available_timezones
 
+from bot import outbound as out
 from bot.channels.common.inbound import Said
-from bot.channels.common.transport import Transport
+from bot.channels.common.transport import SentPrompt, Transport
 from bot.engine import CommandIn, TextIn
 from bot.engine import messages as msg
 from bot.engine.text import N_, Text
@@ -38,6 +42,12 @@ ASK_CAMPAIGN = N_("A new link. Which campaign is it for? (for example: imrf-2022
                   "Send /cancel to stop.")
 ASK_PARTNER = N_("Which organisation will hand it out?")
 ASK_REGION = N_("In which region or place will it be handed out?")
+ASK_TIMEZONE = N_("Which time zone is that place in? Reminders people ask for never arrive "
+                  "there between 21:00 and 08:00. Choose one below, or type its name, for "
+                  "example Asia/Manila.")
+BAD_TIMEZONE = N_("I do not know that time zone. Please choose one below, or type a name "
+                  "like Asia/Beirut or Africa/Nairobi: the region, a slash, and a big city "
+                  "with the same time as the place.")
 ASK_LANGUAGE = N_("Which language should the bot offer first? Send a language code "
                   "({codes}), or send no.")
 BAD_LANGUAGE = N_("I do not know that language code. Please send one of: {codes}. Or send no.")
@@ -60,6 +70,10 @@ STATS_AFTER_END = N_("after the link ended: opened {opened}, agreed {consented},
 LIVE = N_("active")
 ENDED = N_("ended")
 NO_PRESET = ("no", "none", "-")
+# The time zone question's buttons. A respondent's question is "{session id}.{number}" with
+# an 8-character id, so no question of theirs has this one.
+ZONE_PROMPT = "newlink.1"
+ZONES_OFFERED = 4  # UTC and the zones of links made before, most used first
 
 
 @dataclass(frozen=True)
@@ -69,11 +83,25 @@ class Draft:
     campaign: str = ""
     partner: str = ""
     region: str = ""
+    timezone: str = ""
+    zones: tuple[str, ...] = ()  # the time zones offered as buttons, in their order
+    asked: SentPrompt | None = field(default=None, compare=False)  # ... and where
 
     @property
     def next_field(self) -> str:
-        return next(name for name in ("campaign", "partner", "region", "language")
+        return next(name for name in ("campaign", "partner", "region", "timezone", "language")
                     if name == "language" or not getattr(self, name))
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA time zone name, by its case-folded form ("asia/manila": "Asia/Manila")."""
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def zone_named(typed: str) -> str | None:
+    """The time zone a field worker typed, in its proper spelling, or None."""
+    return _zone_names().get(typed.strip().replace(" ", "_").casefold())
 
 
 class FieldWork:
@@ -121,8 +149,16 @@ class FieldWork:
                 await self._say(said.chat_id, CANCELLED, language)
                 return None
             return said
+        press = said.press
+        if press is not None and said.callback_id:
+            await self.transport.acknowledge(said.callback_id, None)
+        if (press is not None and press.token == ZONE_PROMPT
+                and draft.next_field == "timezone" and press.position < len(draft.zones)):
+            await self._zone_chosen(said.chat_id, member, draft, draft.zones[press.position],
+                                    language)
+            return None
         if not isinstance(event, TextIn):
-            await self._ask(said.chat_id, draft, language)
+            await self._ask(said.chat_id, member, draft, language)
             return None
         await self._answer(said.chat_id, member, draft, event.text.strip(), language)
         return None
@@ -135,11 +171,23 @@ class FieldWork:
         if len(text) > MAX_FIELD:
             await self._say(chat_id, TOO_LONG.format(limit=MAX_FIELD), language)
             return
-        field = draft.next_field
-        if field != "language":
-            draft = dataclasses.replace(draft, **{field: text})
+        step = draft.next_field
+        if step == "timezone":
+            chosen = zone_named(text)
+            if chosen is None and text.isdigit() and 0 < int(text) <= len(draft.zones):
+                chosen = draft.zones[int(text) - 1]  # its number, where answers are numbered
+            if chosen is None:
+                await self._say(chat_id, BAD_TIMEZONE, language)
+                await self._ask(chat_id, member, draft, language)
+                return
+            await self._zone_chosen(chat_id, member, draft, chosen, language)
+            return
+        if step != "language":
+            draft = (dataclasses.replace(draft, campaign=text) if step == "campaign" else
+                     dataclasses.replace(draft, partner=text) if step == "partner" else
+                     dataclasses.replace(draft, region=text))
             self._drafts[member] = draft
-            await self._ask(chat_id, draft, language)
+            await self._ask(chat_id, member, draft, language)
             return
         choice = text.lower()
         no_preset = {*NO_PRESET, self._render(msg.NO, language).lower()}  # "no", or "لا"
@@ -152,17 +200,43 @@ class FieldWork:
         link = await self.links.create(
             campaign=draft.campaign, partner=draft.partner, region=draft.region,
             language=None if choice in no_preset else choice, now=self.clock(),
-            created_by=member)
+            created_by=member, timezone=draft.timezone)
         url = self.link_for(link.code)
         await self._say(chat_id, READY.format(url=url, code=link.code), language)
         printed = self._render(CAPTION, link.language or language)
         await self.transport.send_photo(chat_id, qr_png(url, link.code, printed), link.code)
         log.info("link_created_in_chat channel=%s", self.channel)
 
-    async def _ask(self, chat_id: str, draft: Draft, language: str) -> None:
+    async def _zone_chosen(self, chat_id: str, member: bytes, draft: Draft, zone: str,
+                           language: str) -> None:
+        if draft.asked is not None:
+            await self.transport.settle(chat_id, draft.asked, zone)
+        draft = dataclasses.replace(draft, timezone=zone, asked=None)
+        self._drafts[member] = draft
+        await self._ask(chat_id, member, draft, language)
+
+    async def _ask(self, chat_id: str, member: bytes, draft: Draft, language: str) -> None:
+        if draft.next_field == "timezone":
+            await self._ask_zone(chat_id, member, draft, language)
+            return
         question = {"campaign": ASK_CAMPAIGN, "partner": ASK_PARTNER, "region": ASK_REGION,
                     "language": ASK_LANGUAGE.format(codes=self._codes())}[draft.next_field]
         await self._say(chat_id, question, language)
+
+    async def _ask_zone(self, chat_id: str, member: bytes, draft: Draft, language: str
+                        ) -> None:
+        """UTC and the zones most likely here: those of the links made so far, most used
+        first; any other is typed by name."""
+        zones = draft.zones
+        if not zones:
+            used = Counter(link.timezone for link in await self.links.all()
+                           if link.timezone and link.timezone != "UTC")
+            zones = ("UTC", *(name for name, _ in used.most_common(ZONES_OFFERED - 1)))
+        prompt = out.Prompt(ZONE_PROMPT, self._render(ASK_TIMEZONE, language),
+                            tuple(out.Button(str(n), name) for n, name in enumerate(zones)),
+                            language=language)
+        asked = await self.transport.send_prompt(chat_id, prompt, None)
+        self._drafts[member] = dataclasses.replace(draft, zones=zones, asked=asked)
 
     def _codes(self) -> str:
         return ", ".join(self.translator.languages)
