@@ -97,6 +97,8 @@ def carried(token: str, script: Script, respondent: bytes, keys: ServerKeys
         raw = base64.urlsafe_b64decode(token[1:] + "=" * (-(len(token) - 1) % 4))
     except (binascii.Error, ValueError):
         return None
+    if _b64(raw) != token[1:]:
+        return None  # one spelling only (a last character's unused bits changed, say)
     payload, tag = raw[:-BUTTON_TAG_BYTES], raw[-BUTTON_TAG_BYTES:]
     if len(tag) != BUTTON_TAG_BYTES or not keys.button_tag_matches(respondent, payload, tag):
         return None
