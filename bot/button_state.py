@@ -57,6 +57,16 @@ SID_CHARS = 8  # secrets.token_urlsafe(6)
 NO_LANGUAGE = 255
 OPENED, LANGUAGE_CHOSEN = "opened", "language_chosen"  # the funnel steps before consent
 
+# Every field of SessionState is one of these (tests/test_button_state.py checks it, so a new
+# field gets a decision here rather than being dropped from buttons unnoticed).
+CARRIED_FIELDS = frozenset({"sid", "phase", "language", "language_chosen", "campaign",
+                            "consent_step", "consent_answers", "seq", "paused", "overlay",
+                            "overlay_seq", "counted"})
+EMPTY_BEFORE_CONSENT = frozenset({"current", "history", "remembered", "pending",
+                                  "reminders_asked", "reminder_pending", "reminded"})
+CALLERS_FIELDS = frozenset({"stored", "copied", "reminder_options"})  # set for each event
+_BLANK = SessionState(sid="")
+
 # flags (16 bits)
 _CONSENT = 1 << 0  # phase CONSENT (else LANGUAGE)
 _DETOUR_LANGUAGE = 1 << 1
@@ -107,8 +117,8 @@ def carried(token: str, script: Script, respondent: bytes, keys: ServerKeys
 
 def _payload(state: SessionState, script: Script) -> bytes | None:
     if state.phase not in (Phase.LANGUAGE, Phase.CONSENT) or state.overlay not in _DETOURS \
-            or state.current or state.history or state.remembered or state.pending \
-            or state.reminder_pending or state.reminders_asked or state.reminded \
+            or any(getattr(state, name) != getattr(_BLANK, name)
+                   for name in EMPTY_BEFORE_CONSENT) \
             or not set(state.counted) <= _COUNTED.keys():
         return None
     sid = _sid_bytes(state.sid)

@@ -111,3 +111,21 @@ def test_only_a_conversation_before_consent_that_fits_is_carried(
                         state.evolve(seq=0x10000), state.evolve(sid="not-eight"),
                         state.evolve(language="xx"), state.evolve(overlay=Overlay.REMINDER)):
         assert carry(not_carried, default_script, ALICE, server_keys) is None
+
+
+def test_every_field_of_the_state_is_carried_or_known_not_to_need_it() -> None:
+    fields = {f.name for f in dataclasses.fields(SessionState)}
+    decided = (button_state.CARRIED_FIELDS | button_state.EMPTY_BEFORE_CONSENT
+               | button_state.CALLERS_FIELDS)
+    assert fields == decided, "a new SessionState field needs a decision in bot/button_state.py"
+
+
+def test_a_state_with_anything_of_the_questionnaire_is_not_carried(
+    default_script: Script, server_keys: ServerKeys,
+) -> None:
+    state = before_consent(default_script)
+    for name, value in (("current", "sector"), ("history", ("sector",)),
+                        ("remembered", {"sector": ("care",)}), ("pending", ("care",)),
+                        ("reminders_asked", 1), ("reminder_pending", True), ("reminded", True)):
+        assert name in button_state.EMPTY_BEFORE_CONSENT
+        assert carry(state.evolve(**{name: value}), default_script, ALICE, server_keys) is None
