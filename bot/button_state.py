@@ -26,8 +26,9 @@ codec): `~` and the base64url form (no padding) of `payload + tag`, where the pa
 
 and the tag is `ServerKeys.button_tag(person, payload)`: 8 bytes of HMAC-SHA256 under a key
 derived from SERVER_SECRET, over the person's keyed pseudonym and the payload. An altered,
-forged or replayed button (another person's, another deployment's) does not verify; the
-person is then started again at the beginning, kindly.
+forged or replayed button (another person's, another deployment's) does not verify: a
+worker that does not know the person greets them as on a first message, one that does says
+the question has passed (bot.orchestrator).
 
 Telegram's callback data holds 64 bytes: `{token}:{position}` leaves the token 61 characters,
 so 45 bytes, so 19 bytes of payload before the campaign with up to 8 consent items: campaign
@@ -46,6 +47,7 @@ import zlib
 
 from bot.engine import Phase, Script, SessionState
 from bot.engine.state import Overlay
+from bot.engine.step import LANGUAGE_CHOSEN, OPENED  # the funnel steps before consent
 from storage.links import EXPIRED_PREFIX
 from storage.server_keys import BUTTON_TAG_BYTES, ServerKeys
 
@@ -55,7 +57,6 @@ MAX_TOKEN_CHARS = 61  # Telegram's 64 bytes of callback data, less ":" and a 2-d
 TOKEN_PATTERN = rf"{PREFIX}[A-Za-z0-9_-]{{16,{MAX_TOKEN_CHARS - 1}}}"
 SID_CHARS = 8  # secrets.token_urlsafe(6)
 NO_LANGUAGE = 255
-OPENED, LANGUAGE_CHOSEN = "opened", "language_chosen"  # the funnel steps before consent
 
 # Every field of SessionState is one of these (tests/test_button_state.py checks it, so a new
 # field gets a decision here rather than being dropped from buttons unnoticed).
