@@ -19,6 +19,7 @@ from bot.engine import Phase, Script, SessionState
 from bot.engine.state import Overlay
 from storage.links import CODE_ALPHABET, CODE_LENGTH, EXPIRED_PREFIX
 from storage.server_keys import ServerKeys
+from tests.conftest import OrchestratorFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 WHATSAPP_ROW_ID = 200  # characters; reply buttons allow 256
@@ -129,3 +130,17 @@ def test_a_state_with_anything_of_the_questionnaire_is_not_carried(
                         ("reminders_asked", 1), ("reminder_pending", True), ("reminded", True)):
         assert name in button_state.EMPTY_BEFORE_CONSENT
         assert carry(state.evolve(**{name: value}), default_script, ALICE, server_keys) is None
+
+
+async def test_one_worker_on_sqlite_draws_the_engines_own_buttons(
+    mini_script: Script, orchestrator_for: OrchestratorFactory,
+) -> None:
+    """A single worker keeps the conversation before consent in memory only, as ever."""
+    from bot import outbound as out
+    from bot.engine import Start
+
+    bot = orchestrator_for(mini_script)
+    assert not bot.store.shared
+    replies = await bot.handle("test", "1", Start(campaign=None))
+    prompts = [r for r in replies if isinstance(r, out.Prompt)]
+    assert prompts and not any(button_state.is_carried(p.token) for p in prompts)
