@@ -4,6 +4,12 @@ For every inbound event: find the person's working state, let the engine decide,
 storage changes durable (sealing answers as they arrive), and only then hand the rendered
 replies back to the channel. If saving fails, the state does not advance and the person is
 asked to send it again, so nothing already given is lost.
+
+Before consent nothing is stored: the conversation lives in this worker's memory and, when
+several workers share the database, in the buttons it draws as well (bot.button_state), so
+whichever worker the next press reaches continues it. A typed message before consent that
+reaches a worker that has not seen the person starts them at the beginning (the greeting and
+the language choice, as for a first message): there is nothing it could have been read from.
 """
 
 from __future__ import annotations
@@ -20,12 +26,14 @@ from datetime import datetime, timedelta
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
+from bot import button_state
 from bot import outbound as out
 from bot.engine import (
     Action,
     Ask,
     CancelReminder,
     ChoiceAnswer,
+    ChoiceIn,
     CommandIn,
     Completed,
     Count,
@@ -129,6 +137,37 @@ class _Address:
     reach: Reach | None
 
 
+@dataclass(frozen=True)
+class _Outward:
+    """The tokens buttons carry out of this worker, for the engine's tokens."""
+
+    asks: dict[str, str]
+    settles: dict[str, str]
+
+    def asked(self, token: str) -> str:
+        return self.asks.get(token, token)
+
+    def settled(self, token: str) -> str:
+        return self.settles.get(token, token)
+
+
+def _latest(cached: _Session | None, carried: SessionState | None) -> _Session | None:
+    """Of a conversation before consent as this worker remembers it and as the pressed
+    button carries it, the later one. Within a session questions only ever get higher
+    numbers; a button of another session is what the person is looking at."""
+    if carried is None:
+        return cached
+    if cached is None or cached.state.sid != carried.sid:
+        return _Session(carried)
+    if _number(cached.state) > _number(carried):
+        return cached  # an older button: "this question has passed", as with one worker
+    return _Session(carried, cached.seen)
+
+
+def _number(state: SessionState) -> int:
+    return max(state.seq, state.overlay_seq)
+
+
 def _command_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
@@ -179,22 +218,45 @@ class Orchestrator:
         typed campaign code comes before consent, which language a notice is in)."""
         return (await self._load(self.store, self.keys.pseudonym(channel, user_id), None)).state
 
-    async def current_prompt(self, channel: str, user_id: str) -> out.Prompt | None:
+    async def current_prompt(self, channel: str, user_id: str, pressed: str | None = None
+                             ) -> out.Prompt | None:
         """The question the person has open, rendered, read-only. With several workers a
         button's meaning is known only to the worker that drew it: another one finds it
-        here (the engine asks the current question again, pure, nothing stored)."""
-        state = await self.peek(channel, user_id)
+        here (the engine asks the current question again, pure, nothing stored). `pressed`:
+        the token of the button pressed, which before consent carries the conversation."""
+        respondent = self.keys.pseudonym(channel, user_id)
+        carried = self._carried(respondent, pressed)
+        state = (await self._load(self.store, respondent, None, carried)).state
         language = state.language or self.script.default_language
         _, actions = step(self.script, state, Repeat(), self.clock())
-        return next((reply for reply in self._deliver(actions, language)
-                     if isinstance(reply, out.Prompt)), None)
+        return next((reply for reply in self._deliver(
+            actions, language, outward=self._outward(respondent, (state,), None))
+            if isinstance(reply, out.Prompt)), None)
+
+    def _carried(self, respondent: bytes, token: str | None) -> SessionState | None:
+        """The conversation before consent a pressed button carries, if it verifies (only
+        ever drawn on a database shared by several workers)."""
+        if not (self.store.shared and token and button_state.is_carried(token)):
+            return None
+        return button_state.carried(token, self.script, respondent, self.keys)
 
     async def _handle(self, turn: Turn, respondent: bytes, event: Event, event_id: str | None,
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None,
                       wording: Mapping[Text, Text] | None,
                       address: _Address) -> list[out.Outbound]:
-        session = await self._load(turn, respondent, language_hint)
+        carried = None
+        pressed: tuple[str, str] | None = None  # (engine token, carried token)
+        if isinstance(event, ChoiceIn) and button_state.is_carried(event.token):
+            carried = self._carried(respondent, event.token)
+            if carried is None:
+                # Altered, forged or someone else's: it names no question, so the engine
+                # says the question has passed, or begins with a person it does not know.
+                log.info("button_state_refused")
+            else:
+                pressed = (carried.token, event.token)
+                event = ChoiceIn(carried.token, event.key)
+        session = await self._load(turn, respondent, language_hint, carried)
         options = (address.reach.options
                    if address.reach is not None and self.store.supports_reminders else ())
         if session.state.reminder_options != options:
@@ -229,9 +291,6 @@ class Orchestrator:
                 and (new_state != session.state
                      or (seen != session.seen and new_state.phase is not Phase.DONE))):
             changes.state = kept.to_bytes()
-        if (self.store.shared and kept and new_state and not new_state.consented
-                and not changes.end_session):
-            changes.pending_state = kept.to_bytes()  # other workers must see it
         try:
             await turn.apply(changes)
         except WriteFailed:
@@ -244,7 +303,8 @@ class Orchestrator:
             for action in actions:
                 if isinstance(action, StoreAnswer):
                     log.debug("answer_stored question=%s", action.question_id)
-        delivered = self._deliver(actions, language, wording)
+        delivered = self._deliver(actions, language, wording,
+                                  self._outward(respondent, (new_state, session.state), pressed))
         if session.unreadable:
             delivered.insert(0, out.Message(self._render(STATE_UNREADABLE, language)))
         return delivered
@@ -293,12 +353,15 @@ class Orchestrator:
                      language_hint=link.language or event.language_hint)
 
     async def _load(self, turn: Turn | StoreBackend, respondent: bytes,
-                    language_hint: str | None) -> _Session:
-        # Several workers: another one may have moved this person on, so never from memory.
-        cached = None if self.store.shared else self._sessions.get(respondent)
+                    language_hint: str | None, carried: SessionState | None = None
+                    ) -> _Session:
+        cached = self._sessions.get(respondent)
         if cached is not None:
             self._sessions.move_to_end(respondent)
-            return cached
+            if not self.store.shared:
+                return cached
+            # Several workers: another one may have moved this person on, past consent
+            # (the database says) or before it (the pressed button says).
         fresh = SessionState(sid=secrets.token_urlsafe(6), language=language_hint)
         chosen = self._chosen_languages.get(respondent)  # kept until a session replaces it
         if chosen is not None:
@@ -307,7 +370,6 @@ class Orchestrator:
             status = await turn.status(respondent)
             if status.state is not None:
                 session = _Session.from_bytes(status.state)
-                # (A state before consent, shared by several workers, has nothing stored.)
                 session.state = session.state.evolve(
                     stored=status.known, copied=status.copied, reminders_asked=max(
                         session.state.reminders_asked, status.reminders_asked))
@@ -327,6 +389,10 @@ class Orchestrator:
         if status.completed:
             # Finished earlier: the working state is gone; only the language is known.
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
+        latest = _latest(cached, carried)
+        if latest is not None:
+            latest.state = latest.state.evolve(stored=status.known, copied=status.copied)
+            return latest
         return _Session(fresh)
 
     def _remember_language(self, respondent: bytes, ended: SessionState,
@@ -343,9 +409,8 @@ class Orchestrator:
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime,
                   address: _Address) -> None:
-        if self.store.shared:
-            return  # the database holds it (see _load)
-        if session is None:
+        if session is None or (self.store.shared and session.state.consented):
+            # (Several workers: once consent is given the database holds it, see _load.)
             self._sessions.pop(respondent, None)
             return
         session.touched = now
@@ -500,8 +565,31 @@ class Orchestrator:
         return AnswerIn(action.question_id, action.flow_id, action.flow_version, header, body,
                         language=action.language, at=now)
 
+    def _outward(self, respondent: bytes, drawn_in: tuple[SessionState | None, ...],
+                 pressed: tuple[str, str] | None) -> _Outward | None:
+        """Several workers, before consent: the buttons carry the state they were drawn in
+        (the state after the event, else before it, whichever asks the question), and the
+        question answered is the button pressed."""
+        if not self.store.shared:
+            return None
+        pairs = [(state.token, token) for state in drawn_in
+                 if state is not None and not state.consented
+                 and (token := button_state.carry(state, self.script, respondent, self.keys))]
+        if not pairs and pressed is None:
+            return None
+        asks: dict[str, str] = {}
+        settles: dict[str, str] = {}
+        for engine_token, token in pairs:
+            asks.setdefault(engine_token, token)
+        for engine_token, token in reversed(pairs):
+            settles.setdefault(engine_token, token)
+        if pressed is not None:
+            settles[pressed[0]] = pressed[1]
+        return _Outward(asks, settles)
+
     def _deliver(self, actions: tuple[Action, ...], language: str,
-                 wording: Mapping[Text, Text] | None = None) -> list[out.Outbound]:
+                 wording: Mapping[Text, Text] | None = None,
+                 outward: _Outward | None = None) -> list[out.Outbound]:
         if wording:
             def render(text: Text, language: str) -> str:
                 return self._render(wording.get(text, text), language)
@@ -514,7 +602,7 @@ class Orchestrator:
                     delivered.append(out.Message(render(action.text, language), action.text))
                 case Ask():
                     delivered.append(out.Prompt(
-                        token=action.token,
+                        token=outward.asked(action.token) if outward else action.token,
                         text=render(action.text, language),
                         buttons=self._render_buttons(action.options, language),
                         multi=action.multi,
@@ -526,7 +614,8 @@ class Orchestrator:
                     delivered.append(out.Toast(render(action.text, language)))
                 case Settle():
                     delivered.append(out.Answered(
-                        action.token, ", ".join(render(t, language) for t in action.answer)))
+                        outward.settled(action.token) if outward else action.token,
+                        ", ".join(render(t, language) for t in action.answer)))
                 case WipeChat():
                     delivered.append(out.WipeChat())
                 case EndSession():

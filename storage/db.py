@@ -52,8 +52,12 @@ def migrations(folder: Traversable | None = None) -> list[Migration]:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.number)
     numbers = [m.number for m in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    # A gap is allowed: two changes made side by side each take a number, and one may be
+    # released before the other. Each migration is applied once, those not applied yet in
+    # the order of their numbers, so a number filled in later is applied when it arrives
+    # (such migrations must not depend on each other). Two files with one number are refused.
+    if len(set(numbers)) != len(numbers) or (numbers and numbers[0] < 1):
+        raise DatabaseError(f"migrations must have distinct numbers from 1, found {numbers}")
     return found
 
 

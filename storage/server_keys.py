@@ -2,7 +2,9 @@
 
 - the pseudonym key turns `telegram:123456` into an HMAC that cannot be brute-forced without it
   (Telegram ids fit in 52 bits: an unkeyed hash falls in an hour);
-- the state key encrypts the session's working state, which the bot must read back.
+- the state key encrypts the session's working state, which the bot must read back;
+- the button key authenticates the conversation before consent that several workers carry in
+  the buttons they draw (nothing of it is stored: see bot/button_state.py).
 Neither key, nor the secret, is ever written to the database.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -19,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MIN_SECRET_BYTES = 32
+BUTTON_TAG_BYTES = 8
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
@@ -58,6 +62,7 @@ class ServerKeys:
     pseudonym_key: bytes
     state_key: bytes
     tag_key: bytes
+    button_key: bytes
 
     @classmethod
     def from_secret(cls, secret: bytes) -> ServerKeys:
@@ -67,6 +72,7 @@ class ServerKeys:
             pseudonym_key=_derive(secret, b"pseudonym"),
             state_key=_derive(secret, b"working-state"),
             tag_key=_derive(secret, b"tags"),
+            button_key=_derive(secret, b"pre-consent-buttons"),
         )
 
     def __repr__(self) -> str:  # never print key material
@@ -84,6 +90,16 @@ class ServerKeys:
         """Which record of a person a row is (a question id, "~consent"), keyed so that the
         column tells nothing without the secret; the bot replaces or drops answers by it."""
         return self.tag("slot", respondent.hex(), name)
+
+    def button_tag(self, respondent: bytes, payload: bytes) -> bytes:
+        """Authenticates a button's carried state, bound to the person it was drawn for: a
+        button cannot be altered, forged, or pressed by someone else. Truncated to 8 bytes
+        (Telegram's callback data holds 64): forging one takes 2^64 tries, each a message
+        to the bot."""
+        return self._button_mac.digest(respondent + payload)[:BUTTON_TAG_BYTES]
+
+    def button_tag_matches(self, respondent: bytes, payload: bytes, tag: bytes) -> bool:
+        return hmac.compare_digest(self.button_tag(respondent, payload), tag)
 
     def seal_state(self, respondent: bytes, state: bytes, purpose: bytes = b"state") -> bytes:
         nonce = os.urandom(12)
@@ -106,6 +122,10 @@ class ServerKeys:
     @functools.cached_property
     def _tag_mac(self) -> _Hmac:
         return _Hmac(self.tag_key)
+
+    @functools.cached_property
+    def _button_mac(self) -> _Hmac:
+        return _Hmac(self.button_key)
 
 
 def new_secret() -> str:

@@ -93,9 +93,6 @@ class Changes:
     erase: bool = False
     state: bytes | None = None  # new working state (plaintext; encrypted here)
     end_session: bool = False
-    # Working state before consent, for a store shared by several workers (Store.shared);
-    # a single worker keeps it in memory and never sets it.
-    pending_state: bytes | None = None
     reminder: ReminderIn | None = None  # one the person asked for (replaces any pending)
     cancel_reminder: bool = False
     # Reminders this person has chosen in all (kept in their profile, which a consent, a
@@ -106,7 +103,7 @@ class Changes:
     def empty(self) -> bool:
         return not (self.consent or self.answers or self.dropped or self.counters
                     or self.completed or self.erase or self.state is not None
-                    or self.end_session or self.pending_state is not None
+                    or self.end_session
                     or self.reminder or self.cancel_reminder)
 
 

@@ -56,9 +56,9 @@ class Backend:
         return len(self.rows(table))
 
     def rows(self, table: str) -> list[tuple[object, ...]]:
-        if table not in (*TABLES, "pending_sessions"):
+        if table not in TABLES:
             raise ValueError(table)
-        query = {t: f"SELECT * FROM {t}" for t in (*TABLES, "pending_sessions")}[table]
+        query = {t: f"SELECT * FROM {t}" for t in TABLES}[table]
         if self.url:
             import psycopg
 
@@ -66,8 +66,6 @@ class Backend:
                 return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
                         for row in conn.execute(query.encode()).fetchall()]
         with sqlite3.connect(self.db_path) as conn:
-            if table == "pending_sessions":
-                return []  # a single SQLite worker keeps it in memory
             return list(conn.execute(query).fetchall())
 
     def tables(self) -> set[str]:
@@ -85,7 +83,7 @@ class Backend:
         """All stored values, concatenated: nothing in clear may be among them."""
         out = bytearray()
         present = self.tables()
-        for table in (t for t in (*TABLES, "pending_sessions") if t in present):
+        for table in (t for t in TABLES if t in present):
             for row in self.rows(table):
                 for value in row:
                     out += value if isinstance(value, bytes) else str(value).encode()

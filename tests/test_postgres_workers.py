@@ -1,6 +1,6 @@
 """Several workers on one PostgreSQL: each person's events in order across workers, duplicates
-stored once, conversations before consent shared, retention in one worker, each reminder sent
-by one worker, and `migrate`."""
+stored once, conversations before consent carried in their buttons (nothing stored), retention
+in one worker, each reminder sent by one worker, and `migrate`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot import button_state
 from bot import outbound as out
-from bot.engine import CommandIn, Script, Start, TextIn
+from bot.engine import ChoiceIn, CommandIn, Phase, Script, SessionState, Start, TextIn
 from bot.engine.actions import DONE_KEY
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
@@ -23,7 +24,7 @@ from storage.keys import KeyPair
 from storage.pg import maintenance as pg
 from storage.reader import read_testimonies
 from storage.server_keys import ServerKeys
-from tests.conftest import Clock
+from tests.conftest import TEST_FLOWS, Clock, make_script
 from tests.store_backends import Backend
 from tests.test_store import STORY, USER, Person, texts, walk_mini
 from tests.test_store_conformance import REMINDER, Inbox, Reachable, deliver
@@ -84,7 +85,6 @@ async def test_people_roaming_across_workers_with_duplicates_complete_once(
             "sector", "themes", "months_unpaid", "wages_story"]
         assert testimony.answers[-1].header["value"] == STORY
         assert testimony.completed_on is not None
-    assert cluster_backend.count("pending_sessions") == 0
     assert cluster_backend.count("sessions") == 0
 
 
@@ -95,14 +95,12 @@ async def test_a_conversation_before_consent_is_shared_and_leaves_nothing_durabl
     await person.send(Start(campaign=None))
     person.orchestrator = workers[1]
     await person.press("yes")
-    assert cluster_backend.count("pending_sessions") == 1
     assert cluster_backend.count("respondents") == 0
     person.orchestrator = workers[2]
     await person.press("yes")
     person.orchestrator = workers[0]
     replies = await person.press("yes")
     assert texts(replies)[-1] == "Where do you work?"
-    assert cluster_backend.count("pending_sessions") == 0
     assert cluster_backend.count("respondents") == 1
 
 
@@ -265,6 +263,164 @@ async def test_a_failed_write_keeps_nothing_and_the_worker_goes_on(
         assert await store.counters() == {}
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def polyglot_workers(cluster_backend: Backend, translator: Translator,
+                           researcher: KeyPair, server_keys: ServerKeys, clock: Clock
+                           ) -> AsyncIterator[list[Orchestrator]]:
+    """Three workers of a bot in three languages: a language is chosen before consent."""
+    script = make_script(translator, TEST_FLOWS / "mini.toml", TEST_FLOWS / "consent.toml",
+                         ("en", "fr", "es"))
+    stores = [await cluster_backend.open([researcher.public], server_keys) for _ in range(3)]
+    yield [Orchestrator(script, store, server_keys, translator, clock) for store in stores]
+    for store in stores:
+        await store.close()
+
+
+def _prompt(replies: list[out.Outbound]) -> out.Prompt:
+    return next(r for r in reversed(replies) if isinstance(r, out.Prompt))
+
+
+async def test_a_press_before_consent_reaching_any_worker_goes_on_from_the_button(
+    polyglot_workers: list[Orchestrator], cluster_backend: Backend, server_keys: ServerKeys,
+    clock: Clock,
+) -> None:
+    first, second, third = polyglot_workers
+    link = await first.store.links.create(campaign="imrf-2022", partner="p", region="r",
+                                          now=clock())
+    picker = _prompt(await first.handle("test", "501", Start(campaign=link.code)))
+    assert button_state.is_carried(picker.token)
+    # The second worker has never seen her: the button says where she is.
+    item = _prompt(await second.handle("test", "501", ChoiceIn(picker.token, "fr"),
+                                       event_id="2"))
+    assert item.language == "fr" and button_state.is_carried(item.token)
+    carried = button_state.carried(item.token, second.script,
+                                   server_keys.pseudonym("test", "501"), server_keys)
+    assert carried is not None and carried.campaign == link.code
+    adult = _prompt(await third.handle("test", "501", ChoiceIn(item.token, "yes"),
+                                       event_id="3"))
+    # The first worker remembers an older point (the language choice): the button is newer.
+    last = _prompt(await first.handle("test", "501", ChoiceIn(adult.token, "yes"),
+                                      event_id="4"))
+    assert last.text == "May we quote you?"
+    assert cluster_backend.count("respondents") == 0
+    replies = await third.handle("test", "501", ChoiceIn(last.token, "yes"), event_id="5")
+    assert not button_state.is_carried(_prompt(replies).token)  # consented: the database
+    assert cluster_backend.count("respondents") == 1
+    assert await first.store.counters() == {
+        (link.code, "opened"): 1, (link.code, "language_chosen"): 1,
+        (link.code, "consented"): 1}
+    # An older button pressed at the worker that remembers her: this question has passed.
+    stale = await first.handle("test", "501", ChoiceIn(item.token, "no"), event_id="6")
+    assert [type(r) for r in stale] == [out.Toast]
+    assert cluster_backend.count("respondents") == 1
+
+
+async def test_an_altered_forged_or_someone_elses_button_before_consent_is_refused_kindly(
+    polyglot_workers: list[Orchestrator], server_keys: ServerKeys, clock: Clock,
+) -> None:
+    first, second, third = polyglot_workers
+    link = await first.store.links.create(campaign="imrf-2022", partner="p", region="r",
+                                          now=clock())
+    picker = _prompt(await first.handle("test", "601", Start(campaign=link.code)))
+    item = _prompt(await first.handle("test", "601", ChoiceIn(picker.token, "es")))
+    greeting = "Hello! Which language would you like to use?"
+
+    def carried_for(user: str, prompt: out.Prompt) -> SessionState | None:
+        return button_state.carried(prompt.token, first.script,
+                                    server_keys.pseudonym("test", user), server_keys)
+
+    # Someone else's button: a worker that does not know this person greets her, with
+    # nothing of the other person's conversation (not her link, not her language).
+    theirs = await second.handle("test", "602", ChoiceIn(item.token, "yes"))
+    assert texts(theirs) == [greeting]
+    begun = carried_for("602", _prompt(theirs))
+    assert begun is not None and begun.campaign is None and begun.phase is Phase.LANGUAGE
+    # Altered (the consent step moved on): greeted again, kindly, where nothing is known ...
+    at = len(item.token) // 2
+    altered = item.token[:at] + ("A" if item.token[at] != "A" else "B") + item.token[at + 1:]
+    again = await third.handle("test", "601", ChoiceIn(altered, "yes"))
+    assert texts(again) == [greeting]
+    # ... and "this question has passed" where her conversation is remembered.
+    passed = await first.handle("test", "601", ChoiceIn(altered, "yes"))
+    assert passed == [out.Toast("Esta pregunta ya quedó atrás.")]
+    # Forged from nothing: the same greeting.
+    forged = "~" + "A" * 40
+    assert texts(await second.handle("test", "603", ChoiceIn(forged, "yes"))) == [greeting]
+    # Her own button still works, at any worker.
+    goes_on = await second.handle("test", "601", ChoiceIn(item.token, "yes"))
+    state = carried_for("601", _prompt(goes_on))
+    assert state is not None and state.consent_step == 1 and state.campaign == link.code
+    assert state.language == "es"
+
+
+async def test_before_consent_no_row_of_the_database_holds_anything_of_the_person(
+    polyglot_workers: list[Orchestrator], cluster_backend: Backend, server_keys: ServerKeys,
+    clock: Clock,
+) -> None:
+    """As a seizure would find it: every table read, in the middle of the consent items."""
+    import psycopg
+
+    first, second, third = polyglot_workers
+    link = await first.store.links.create(campaign="imrf-2022", partner="p", region="r",
+                                          now=clock())
+    user = "7700123456"
+    picker = _prompt(await first.handle("test", user, Start(campaign=link.code)))
+    item = _prompt(await second.handle("test", user, ChoiceIn(picker.token, "fr")))
+    item = _prompt(await third.handle("test", user, ChoiceIn(item.token, "yes")))
+    await first.handle("test", user, TextIn("bonjour"))  # typed, at a worker behind
+    await second.handle("test", user, CommandIn("stop"))
+    item = _prompt(await third.handle("test", user, ChoiceIn(item.token, "yes")))
+    assert item.text == "May we quote you?"  # the last consent item: not given yet
+    person = server_keys.pseudonym("test", user)
+    sid = button_state.carried(item.token, first.script, person, server_keys)
+    assert sid is not None
+    marks = [person, person.hex().encode(), user.encode(), sid.sid.encode()]
+
+    def every_row() -> dict[str, list[tuple[object, ...]]]:
+        with psycopg.connect(cluster_backend.url) as conn:
+            tables = [str(r[0]) for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
+                "('pg_catalog', 'information_schema', 'pg_toast')")]
+            return {t: conn.execute(f"SELECT * FROM {t}".encode()).fetchall() for t in tables}
+
+    rows = every_row()
+    assert "pending_sessions" not in rows
+    holding = {table for table, found in rows.items() if found}
+    assert holding <= {"links", "maintenance", "schema_migrations", "counters"}, holding
+    assert sorted(rows["counters"]) == [  # counts per link, of no one in particular
+        (link.code, "language_chosen", 1), (link.code, "opened", 1)]
+    stored = b"\x00".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
+                          for found in rows.values() for row in found for v in row)
+    for mark in marks:
+        assert mark not in stored
+    # The same reading finds her once she has agreed.
+    await first.handle("test", user, ChoiceIn(item.token, "yes"))
+    assert [row[0] for row in every_row()["respondents"]] == [person]
+
+
+def test_migration_0004_drops_the_table_of_conversations_before_consent(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    from storage.pg import schema
+
+    with psycopg.connect(postgres_url) as conn:  # a database written before it
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        for migration in schema.migrations()[:2]:
+            conn.execute(migration.sql.encode())
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, '2026-12-01')",
+                         (migration.number, migration.name))
+        conn.execute("INSERT INTO pending_sessions VALUES ('\\x01', '\\x02', '2026-12-01')")
+    assert 4 in schema.migrate(postgres_url)
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT to_regclass('pending_sessions')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 'u'"
+                            ).fetchone() == (0,)
 
 
 async def test_three_workers_send_each_due_reminder_exactly_once(

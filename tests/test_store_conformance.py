@@ -100,7 +100,7 @@ async def test_nothing_but_counters_before_consent_and_a_link_funnel(
     await person.send(Start(campaign=link.code))
     await person.press("yes")
     await person.press("no")  # under 18
-    for table in ("respondents", "records", "sessions", "erasures", "pending_sessions"):
+    for table in ("respondents", "records", "sessions", "erasures"):
         assert backend.count(table) == 0, table
     assert await shared_store.counters() == {(link.code, "opened"): 1,
                                              (link.code, "language_chosen"): 1,
@@ -222,7 +222,6 @@ async def test_a_redelivered_last_message_brings_no_session_back(
     last = ChoiceIn(person.prompt.token, "~skip")
     await person.send(last, event_id=f"m{person.counter}")  # Telegram sends it again
     assert backend.count("sessions") == 0
-    assert backend.count("pending_sessions") == 0
 
 
 # -- reminders people asked for ------------------------------------------------------------

@@ -97,3 +97,15 @@ async def test_a_schema_3_database_is_resealed_and_keeps_opening(
         assert not {t for t in tables if t.startswith("legacy_")}
         assert conn.execute("SELECT count(*) FROM records").fetchone() == (6,)
     conn.close()
+
+
+def test_migrations_may_leave_a_gap_but_never_share_a_number(tmp_path: Path) -> None:
+    """Two changes made side by side each take a number; one may be released first."""
+    import pytest
+
+    for name in ("0001_first.sql", "0002_second.sql", "0004_fourth.sql"):
+        (tmp_path / name).write_text("SELECT 1;", encoding="utf-8")
+    assert [m.number for m in db.migrations(tmp_path)] == [1, 2, 4]
+    (tmp_path / "0004_other.sql").write_text("SELECT 1;", encoding="utf-8")
+    with pytest.raises(db.DatabaseError, match="distinct numbers"):
+        db.migrations(tmp_path)

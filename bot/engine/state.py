@@ -26,6 +26,7 @@ class Overlay(StrEnum):
 
 @dataclass(frozen=True)
 class SessionState:
+    # A new field is listed in bot/button_state.py too (what buttons before consent carry).
     sid: str  # random per session (from the caller): buttons of older sessions go stale
     phase: Phase = Phase.NEW
     language: str | None = None

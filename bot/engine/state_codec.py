@@ -5,6 +5,13 @@ in the middle of a questionnaire. So the saved form carries a version, fields mi
 older form get their defaults, fields this code does not know are ignored, and a state that
 cannot be read at all raises `UnreadableState` (the caller starts the person again, kindly).
 
+Before consent a state is never saved (nothing is stored before consent). With several
+workers sharing a database it travels instead in the buttons drawn before consent, in a
+compact, authenticated form of its own with its own version byte (bot/button_state.py): a
+field added to SessionState is listed there too, and one that matters before consent gets a
+place in that form and a new version of it (a button of another version is refused, and the
+person begins again, kindly).
+
 Form (JSON): {"version": 2, "state": {field: value, ...}, ...extras}. Extras belong to the
 caller (the orchestrator keeps the ids of recent events there).
 

@@ -80,7 +80,7 @@ VACUUMS = {"records": b"VACUUM records", "respondents": b"VACUUM respondents",
 # drops the old one: plain VACUUM only marks a deleted row's space free, and its bytes stay in
 # the page until a new row happens to overwrite them.
 REWRITES = (b"VACUUM FULL records", b"VACUUM FULL respondents", b"VACUUM FULL sessions",
-            b"VACUUM FULL pending_sessions", b"VACUUM FULL channel_messages",
+            b"VACUUM FULL channel_messages",
             b"VACUUM FULL erasures", b"VACUUM FULL reminders")
 
 
@@ -211,7 +211,6 @@ def expire_sessions(url: str, updated_before: datetime) -> int:
     try:
         with conn.transaction():
             ended = conn.execute("DELETE FROM sessions WHERE updated_on < %s", (day,)).rowcount
-            conn.execute("DELETE FROM pending_sessions WHERE updated_on < %s", (day,))
         if ended:  # a session's reminder goes with it
             vacuum(conn, ("sessions", "reminders"))
         return int(ended)

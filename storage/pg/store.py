@@ -6,9 +6,8 @@
   any reply is sent. A second worker with the same person's next event waits for it.
 - Nothing is sealed differently: the same records as SQLite (storage.store builds them), sealed
   here in this process, written with the same keys and unique constraints.
-- Before consent a single SQLite worker keeps a conversation in memory; here it must be shared
-  by the workers, so it goes to the UNLOGGED `pending_sessions` table (see its migration),
-  encrypted with the server's state key, deleted at consent or when the conversation ends.
+- Before consent nothing is written here, as with SQLite: the workers carry that conversation
+  in the buttons they draw (bot.button_state), not in the database.
 - Reminders people asked for are claimed once per cluster (storage/pg/reminders.py).
 - Retention (ending abandoned sessions) runs in one worker of the cluster: the one holding a
   session-level advisory lock on a connection of its own; when it dies its lock goes with its
@@ -50,17 +49,15 @@ from storage.store import (
 
 log = logging.getLogger(__name__)
 
-PENDING_PURPOSE = b"pending"
 POOL_SIZE = 10
 LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock gives up
 
 
 STATUS = (
-    "SELECT r.id IS NOT NULL, r.profile, s.state, p.state, "
+    "SELECT r.id IS NOT NULL, r.profile, s.state, "
     "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
     "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = %(id)s "
-    "LEFT JOIN sessions s ON s.respondent_id = r.id "
-    "LEFT JOIN pending_sessions p ON p.respondent_id = %(id)s")
+    "LEFT JOIN sessions s ON s.respondent_id = r.id")
 
 
 def person_lock(respondent: bytes) -> int:
@@ -127,11 +124,9 @@ class PostgresStore:
     def _decode_status(self, respondent: bytes, row: tuple[Any, ...] | None
                        ) -> RespondentStatus:
         assert row is not None
-        known, profile_blob, state_blob, pending_blob, copied = row
+        known, profile_blob, state_blob, copied = row
         if not known:
-            pending = (self._keys.open_state(respondent, bytes(pending_blob), PENDING_PURPOSE)
-                       if pending_blob is not None else None)
-            return RespondentStatus(False, False, None, pending, bool(copied))
+            return RespondentStatus(False, False, None, None, bool(copied))
         profile = Profile(None, False)
         if profile_blob is not None:
             try:
@@ -202,12 +197,9 @@ class PostgresStore:
         except (SealError, ValueError):
             await conn.rollback()
             raise
-        pending = (self._keys.seal_state(changes.respondent, changes.pending_state,
-                                         PENDING_PURPOSE)
-                   if changes.pending_state is not None else None)
         try:
             async with conn.pipeline():  # the writes and the commit: one round trip
-                await self._write(conn, sealed, pending)
+                await self._write(conn, sealed)
                 await conn.commit()
         except psycopg.Error as exc:
             with contextlib.suppress(psycopg.Error):
@@ -215,17 +207,8 @@ class PostgresStore:
             raise WriteFailed(f"could not save: {exc.__class__.__name__}") from exc
         self.commits += 1
 
-    async def _write(self, conn: Conn, item: _Sealed, pending: bytes | None) -> None:
+    async def _write(self, conn: Conn, item: _Sealed) -> None:
         changes, person = item.changes, item.changes.respondent
-        if pending is not None:
-            await conn.execute(
-                "INSERT INTO pending_sessions (respondent_id, state, updated_on) "
-                "VALUES (%s, %s, %s) ON CONFLICT (respondent_id) DO UPDATE "
-                "SET state = excluded.state, updated_on = excluded.updated_on",
-                (person, pending, changes.today.isoformat()))
-        else:  # consented, declined or gone: the conversation before consent is over
-            await conn.execute("DELETE FROM pending_sessions WHERE respondent_id = %s",
-                               (person,))
         if changes.erase:
             await conn.execute("DELETE FROM respondents WHERE id = %s", (person,))
         if item.erasure is not None:
@@ -275,7 +258,6 @@ class PostgresStore:
         day = updated_before.date().isoformat()
         async with self._pool.connection() as conn, conn.transaction():
             ended = await conn.execute("DELETE FROM sessions WHERE updated_on < %s", (day,))
-            await conn.execute("DELETE FROM pending_sessions WHERE updated_on < %s", (day,))
         return ended.rowcount
 
     async def _lead_retention(self) -> bool:

@@ -3,18 +3,22 @@
 Button data (Telegram's callback data, WhatsApp's reply and list-row ids) is
 `{token}:{position}`: the engine's token (`{session id}.{question seq}`) ties a button to one
 question of one session, and the position names the button within the question's options as
-they were sent. It always fits Telegram's 64 bytes (WhatsApp allows 256), whatever the flow's
-choice ids are. Anything that does not parse is forged or damaged and is ignored.
+they were sent. Before consent, on a database shared by several workers, the token is instead
+the conversation's state carried in the button (`~...`, bot.button_state). It always fits
+Telegram's 64 bytes (WhatsApp allows 256), whatever the flow's choice ids are. Anything that
+does not parse is forged or damaged and is ignored.
 """
 
 from __future__ import annotations
 
 import re
 
+from bot.button_state import TOKEN_PATTERN
 from bot.channels.common.inbound import Press
 
 MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data (the smallest of our platforms)
-QUESTION_REF = r"[A-Za-z0-9_-]{1,24}\.[0-9]{1,9}"  # the engine's "{sid}.{seq}"
+# The engine's "{sid}.{seq}", or a conversation before consent carried in the button.
+QUESTION_REF = rf"[A-Za-z0-9_-]{{1,24}}\.[0-9]{{1,9}}|{TOKEN_PATTERN}"
 CALLBACK = re.compile(rf"({QUESTION_REF}):([0-9]{{1,2}})")
 # A campaign code's alphabet and length: Telegram's deep-link payload (t.me/<bot>?start=<code>).
 CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")

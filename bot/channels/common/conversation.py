@@ -261,8 +261,9 @@ class Conversations:
     async def _drawn_elsewhere(self, token: str, position: int, user_id: str
                                ) -> list[Event] | None:
         """A press on buttons another worker drew (several workers on one database): the
-        open question's own buttons are the same, so its layout gives the key."""
-        current = await self.orchestrator.current_prompt(self.channel, user_id)
+        open question's own buttons are the same, so its layout gives the key. (Before
+        consent the open question is the one the pressed button carries.)"""
+        current = await self.orchestrator.current_prompt(self.channel, user_id, token)
         if current is None or current.token != token:
             return None
         keys = self.transport.option_keys(current)

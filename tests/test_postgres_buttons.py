@@ -1,0 +1,106 @@
+"""Telegram on PostgreSQL, before consent: three webhook workers, a person's presses reaching
+whichever, the language choice and the consent items carried in the buttons' own data (within
+Telegram's 64 bytes, which the fake API enforces); an altered button is answered kindly;
+nothing is in the database until she agrees."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+from pathlib import Path
+
+from bot import button_state
+from bot.channels.telegram.app import TelegramService
+from bot.i18n import Translator
+from bot.orchestrator import Orchestrator
+from storage.keys import KeyPair
+from storage.pg.store import PostgresStore
+from storage.server_keys import ServerKeys
+from tests.conftest import TEST_FLOWS, Clock, make_script
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import TgUser, UpdateFactory
+from tests.store_backends import Backend
+from tests.telegram_support import TelegramBot, settings_for
+
+NADIA = TgUser(8_100_200_777, "Nadia", language_code="en")
+GREETING = "Hello! Which language would you like to use?"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _data(bot: TelegramBot, label: str) -> tuple[int, str]:
+    message = bot.keyboard_message(NADIA.id)
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return int(message["message_id"]), str(button["callback_data"])
+    raise AssertionError(label)
+
+
+async def test_presses_before_consent_go_on_at_any_worker_and_store_nothing(
+    api: FakeBotApi, postgres_url: str, translator: Translator, server_keys: ServerKeys,
+    clock: Clock, tmp_path: Path, researcher: KeyPair,
+) -> None:
+    script = make_script(translator, TEST_FLOWS / "mini.toml", TEST_FLOWS / "consent.toml",
+                         ("en", "fr", "es"))
+    database = Backend("postgres", postgres_url, tmp_path / "unused.db")
+    updates = UpdateFactory(api)
+    async with contextlib.AsyncExitStack() as stack:
+        bots = []
+        for n in range(3):
+            store = await PostgresStore.open(postgres_url, [researcher.public], server_keys)
+            stack.push_async_callback(store.close)
+            orchestrator = Orchestrator(script, store, server_keys, translator, clock)
+            settings = dataclasses.replace(settings_for(api, tmp_path / f"w{n}", webhook=True),
+                                           webhook_port=_free_port())
+            service = TelegramService(settings, orchestrator, clock=clock)
+            clock.advance(seconds=2)  # the fake, like Telegram, allows a setWebhook a second
+            await service.start()
+            stack.push_async_callback(service.stop)
+            bot = TelegramBot(api, service, updates)
+            stack.push_async_callback(bot.close)
+            bots.append(bot)
+        first, second, third = bots
+
+        await first.text(NADIA, "/start")
+        assert first.last_text(NADIA.id) == GREETING
+        picker, data = _data(first, "Français")
+        assert data.startswith(button_state.PREFIX) and len(data.encode()) <= 64
+        clock.advance(seconds=3)
+        await second.press(NADIA, "Français")  # a worker that never saw her
+        assert second.last_text(NADIA.id) == "Acceptez-vous de participer ?"
+        shown = next(m for m in api.messages(NADIA.id) if m["message_id"] == picker)
+        assert not shown.get("reply_markup"), "the pressed picker is settled"
+        clock.advance(seconds=3)
+        await first.press(NADIA, "Yes")  # the worker that drew the picker: an older memory
+        assert "Are you 18 or older?" in first.last_text(NADIA.id)
+
+        # An altered button: a worker that never saw her greets her; one that did says the
+        # question has passed. Nothing breaks, nothing is stored.
+        message_id, data = _data(first, "Yes")
+        token, position = data.rsplit(":", 1)
+        at = len(token) // 2
+        altered = f"{token[:at]}{'A' if token[at] != 'A' else 'B'}{token[at + 1:]}:{position}"
+        clock.advance(seconds=3)
+        await third.send(updates.callback(NADIA, message_id, altered))
+        assert third.last_text(NADIA.id) == GREETING
+        clock.advance(seconds=3)
+        await first.send(updates.callback(NADIA, message_id, altered))
+        toasts = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+        assert toasts[-1] == "Cette question est déjà passée."
+        for table in ("respondents", "records", "sessions", "channel_messages"):
+            assert database.count(table) == 0, table
+
+        clock.advance(seconds=3)
+        await third.send(updates.callback(NADIA, message_id, data))  # her own button
+        assert "May we quote you?" in third.last_text(NADIA.id)
+        assert database.count("respondents") == 0
+        clock.advance(seconds=3)
+        await second.press(NADIA, "Yes")
+        assert "Where do you work?" in second.last_text(NADIA.id)
+        assert database.count("respondents") == 1
