@@ -1,10 +1,14 @@
 """What every chat channel must do, run on Telegram and on WhatsApp alike (each against its
 strict platform fake, through its real service): a whole conversation in two languages,
-redelivery, a failure between saving and sending, floods, stale buttons, media, /delete,
-and logs free of content, ids and tokens."""
+redelivery and restarts, a failure between saving and sending, floods, stale buttons, media,
+kind replies to what cannot be kept, typed campaign codes, /delete, and logs free of content,
+names, ids and tokens."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,15 @@ from bot.orchestrator import Orchestrator
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.channel_harness import Harness, harness, raw_files
+from tests.channel_harness import (
+    PHONE,
+    PLACE,
+    Harness,
+    Recorder,
+    debug_logging,  # noqa: F401 - a fixture, used by name
+    harness,
+    raw_files,
+)
 from tests.conftest import Clock
 from tests.telegram_support import (
     jpeg_with_metadata,
@@ -26,25 +38,64 @@ from tests.telegram_support import (
     opened_testimonies,
     script_with_languages,
 )
-from tests.test_telegram_logs import debug_logging  # noqa: F401 - a fixture, used by name
 
 CHANNELS = pytest.mark.parametrize("channel", ["telegram", "whatsapp"])
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 20
 MARKER = "Marker-QX7 my employer took my passport"
+PASSED = "This question has passed."
+SECTOR = "Where do you work?"
+NewOrchestrator = Callable[[], Orchestrator]
 
 
 @pytest.fixture
-def mini(mini_script: Script, store: Store, server_keys: ServerKeys, translator: Translator,
-         clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
+def new_mini(mini_script: Script, store: Store, server_keys: ServerKeys,
+             translator: Translator, clock: Clock) -> NewOrchestrator:
+    """A fresh orchestrator on the same store: what a restarted process has."""
+    return lambda: make_orchestrator(mini_script, store, server_keys, translator, clock)
 
 
-async def consent(bot: Harness, person: object) -> None:
-    await bot.open(person)
+@pytest.fixture
+def mini(new_mini: NewOrchestrator) -> Orchestrator:
+    return new_mini()
+
+
+async def consent(bot: Harness, person: object, code: str | None = None) -> None:
+    await bot.open(person, code)
     for _ in range(3):
         await bot.choose(person, "Yes")
 
 
+@asynccontextmanager
+async def consented(channel: str, orchestrator: Orchestrator, db_path: Path, clock: Clock,
+                    number: int, *, flood: FloodLimits | None = None
+                    ) -> AsyncIterator[tuple[Harness, object]]:
+    """The channel running, and person `number` past consent, at the mini flow's first
+    question."""
+    async with harness(channel, orchestrator, db_path.parent, clock, flood=flood) as bot:
+        person = bot.person(number)
+        await consent(bot, person)
+        yield bot, person
+
+
+async def to_the_story(bot: Harness, person: object) -> None:
+    """From the first question to the testimony question ("Tell us about your pay.")."""
+    await bot.choose(person, "Care work")
+    await bot.choose_several(person, ["Wages"], "Done")
+    await bot.text(person, "7")
+
+
+async def eventually(condition: Callable[[], object], within: float = 10) -> None:
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - the bot answers on its own time
+            await asyncio.sleep(0.005)
+
+
+def answers(db_path: Path, researcher: KeyPair) -> dict[str, object]:
+    [testimony] = opened_testimonies(db_path, researcher)
+    return {a.question_id: a.header["value"] for a in testimony.answers}
+
+
+# -- a whole conversation -------------------------------------------------------------------
 @CHANNELS
 async def test_a_whole_conversation_in_two_languages(
         channel: str, default_script: Script, store: Store, server_keys: ServerKeys,
@@ -52,6 +103,7 @@ async def test_a_whole_conversation_in_two_languages(
     script = script_with_languages(default_script, ("en", "ar"))
     flow, consent_text = script.questionnaire, script.consent
     orchestrator = make_orchestrator(script, store, server_keys, translator, clock)
+    link = await store.links.create(campaign="wimn26", partner="p", region="r", now=clock())
     stories = {"ar": "لم يدفعوا لي أجري لمدة ثلاثة أشهر", "en": "They kept my wages."}
     async with harness(channel, orchestrator, db_path.parent, clock) as bot:
         for number, language in enumerate(("ar", "en")):
@@ -60,7 +112,7 @@ async def test_a_whole_conversation_in_two_languages(
                 return translator.render(flow_text(flow_id, item, source), language)
 
             person = bot.person(number)
-            await bot.open(person)
+            await bot.open(person, link.code)
             await bot.choose(person, script.language_names[language])
             for item in consent_text.items:
                 await bot.choose(person, local(f"{item.id}.yes", item.yes, consent_text.id))
@@ -74,118 +126,209 @@ async def test_a_whole_conversation_in_two_languages(
                 await bot.text(person, "/skip")
             await bot.voice(person, VOICE)
             await bot.text(person, stories[language])
-            assert local("closing", flow.closing) in bot.texts(person)
+            said = bot.texts(person)
+            assert local("closing", flow.closing) in said
+            for text_id, source in (("intro", consent_text.intro),
+                                    ("contact", consent_text.contact)):
+                assert local(text_id, source or "", consent_text.id) in said
+            for item in consent_text.items:
+                assert any(t.startswith(local(item.id, item.text, consent_text.id))
+                           for t in said)
+            if language != "en":  # nothing said in English to an Arabic speaker
+                english = {"Do you agree to take part?", flow.closing,
+                           flow.question("gender").text}
+                assert not [t for t in said if any(t.startswith(e) for e in english)]
     testimonies = {t.consent.language: t for t in opened_testimonies(db_path, researcher)
                    if t.consent is not None}
     assert set(testimonies) == {"ar", "en"}
     for language, testimony in testimonies.items():
-        answers = {a.question_id: a for a in testimony.answers}
-        assert answers["themes"].header["value"] == ["wages"]
-        assert answers["wages_story"].body == VOICE
-        assert answers["recommendation"].header["value"] == stories[language]
+        assert testimony.campaign == link.campaign
+        answered = {a.question_id: a for a in testimony.answers}
+        assert answered["themes"].header["value"] == ["wages"]
+        assert answered["gender"].header["value"] == ["woman"]
+        assert answered["wages_story"].body == VOICE
+        assert answered["recommendation"].header["value"] == stories[language]
+        assert {a.language for a in testimony.answers} == {language}
 
 
+# -- delivery -------------------------------------------------------------------------------
 @CHANNELS
-async def test_a_redelivered_message_is_handled_once(
-        channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
-        researcher: KeyPair) -> None:
-    async with harness(channel, mini, db_path.parent, clock) as bot:
-        person = bot.person(1)
-        await consent(bot, person)
+async def test_a_redelivered_message_is_handled_once_even_after_a_restart(
+        channel: str, mini: Orchestrator, new_mini: NewOrchestrator, db_path: Path,
+        clock: Clock, researcher: KeyPair) -> None:
+    async with consented(channel, mini, db_path, clock, 1) as (bot, person):
         press = await bot.choose(person, "Care work")
         said = len(bot.texts(person))
-        await bot.redeliver(press)
+        await bot.redeliver(press)  # the platform did not get our answer in time
         assert len(bot.texts(person)) == said
-    [testimony] = opened_testimonies(db_path, researcher)
-    assert [a.question_id for a in testimony.answers] == ["sector"]
+        await bot.restart(new_mini())
+        await bot.redeliver(press)  # the database remembers it, not the process
+        assert len(bot.texts(person)) == said
+        await bot.text(person, "/skip")  # the session carried on: themes skipped
+        assert "What should governments change?" in bot.texts(person)[-1]
+    assert answers(db_path, researcher) == {"sector": ["care"]}
 
 
 @CHANNELS
 async def test_a_failure_between_saving_and_sending_loses_and_doubles_nothing(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         researcher: KeyPair) -> None:
-    async with harness(channel, mini, db_path.parent, clock) as bot:
-        person = bot.person(2)
-        await consent(bot, person)
+    async with consented(channel, mini, db_path, clock, 2) as (bot, person):
         bot.fail_next_send()  # the answer is sealed; the next question does not go out
         await bot.choose(person, "Care work")
         assert "something went wrong on our side" in bot.texts(person)[-1]
         await bot.text(person, "hello?")  # any message brings the current question back
         assert "Pick themes." in bot.texts(person)[-1]
-    [testimony] = opened_testimonies(db_path, researcher)
-    assert [a.question_id for a in testimony.answers] == ["sector"]
+    assert answers(db_path, researcher) == {"sector": ["care"]}
 
 
 @CHANNELS
-async def test_a_flood_is_paced_and_nothing_is_dropped_silently(
+async def test_a_flood_is_paced_others_are_not_kept_waiting_and_nothing_is_dropped_silently(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         caplog: pytest.LogCaptureFixture) -> None:
-    limits = FloodLimits(burst=3, per_second=50, max_waiting=5)
-    async with harness(channel, mini, db_path.parent, clock, flood=limits) as bot:
-        person = bot.person(3)
-        await consent(bot, person)
-        await bot.burst(person, [f"message {n}" for n in range(20)])
-        await bot.wait_all()
+    # Slow enough that the queue outlasts handling a message even on a busy machine.
+    limits = FloodLimits(burst=3, per_second=5, max_waiting=5)
+    async with consented(channel, mini, db_path, clock, 3, flood=limits) as (bot, person):
+        await asyncio.sleep(3 / limits.per_second)  # the bucket fills again after consent
+        handled = bot.handled()
+        await bot.burst(person, [f"message {n}" for n in range(30)])
+        other = bot.person(13)
+        await bot.open(other)  # someone else meanwhile is answered, not queued
+        await eventually(lambda: [t for t in bot.texts(other) if "Please read" in t])
+        assert bot.handled() < handled + 31  # while the flood still waits
+        await bot.wait_all(others=1)
         texts = bot.texts(person)
+        assert sum("sending messages very quickly" in t for t in texts) == 1
+        assert sum("did not keep your last messages" in t for t in texts) == 1
+        # Each message was answered, in order, or is one the person was asked to send again.
         answered = sum("Please choose one of the" in t for t in texts)
         refused = sum(r.message == "flood_refused" for r in caplog.records)
-        assert answered + refused == 20 and refused >= 1
-        assert sum("did not keep your last messages" in t for t in texts) == 1
+        assert answered >= limits.burst and refused >= 1 and answered + refused == 30
 
 
+# -- buttons --------------------------------------------------------------------------------
 @CHANNELS
 async def test_a_button_of_a_passed_question(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         researcher: KeyPair) -> None:
-    async with harness(channel, mini, db_path.parent, clock) as bot:
-        person = bot.person(4)
-        await consent(bot, person)
-        first = await bot.choose(person, "Care work")
-        stale = dict(first)
-        if channel == "telegram":
-            from tests.telegram_support import TelegramBot
-
-            telegram: TelegramBot = bot.bot  # type: ignore[attr-defined]
-            data = first["callback_query"]["data"].rsplit(":", 1)[0] + ":1"
-            stale = telegram.updates.callback(bot.person(4), first["callback_query"][
-                "message"]["message_id"], data)
-            await telegram.send(stale)
-        else:
-            api = bot.api  # type: ignore[attr-defined]
-            question = [s for s in api.to(person) if "Where do you work" in s.text][-1]
-            stale = api.reply(person, question, "Farm work")
-            await bot.redeliver(stale)
-        assert bot.notice(stale) == "This question has passed."
-    [testimony] = opened_testimonies(db_path, researcher)
-    assert {a.question_id: a.header["value"] for a in testimony.answers} == {
-        "sector": ["care"]}
+    async with consented(channel, mini, db_path, clock, 4) as (bot, person):
+        await bot.choose(person, "Care work")
+        stale = await bot.choose_earlier(person, SECTOR, "Farm work")  # an older copy
+        assert bot.notice(stale) == PASSED
+    assert answers(db_path, researcher) == {"sector": ["care"]}
 
 
 @CHANNELS
-async def test_media_is_sealed_and_photos_lose_their_metadata(
+async def test_a_button_of_an_earlier_session_has_passed(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         researcher: KeyPair) -> None:
-    photo = jpeg_with_metadata()
     async with harness(channel, mini, db_path.parent, clock) as bot:
-        person = bot.person(5)
-        await consent(bot, person)
-        await bot.choose(person, "Care work")
-        await bot.choose_several(person, ["Wages"], "Done")
-        await bot.text(person, "3")
-        await bot.photo(person, photo)
+        person = bot.person(8)
+        await bot.open(person)
+        await bot.choose(person, "No")  # declines: the session ends, nothing kept
+        await bot.open(person)  # a new session, new buttons
+        stale = await bot.choose_earlier(person, "Do you agree to take part?", "Yes")
+        assert bot.notice(stale) == PASSED
+    assert opened_testimonies(db_path, researcher) == []
+
+
+@CHANNELS
+async def test_the_first_copy_of_a_question_asked_again_still_works(
+        channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with consented(channel, mini, db_path, clock, 9) as (bot, person):
+        await bot.text(person, "hello there")  # typed, not tapped: the question is asked again
+        press = await bot.choose_earlier(person, SECTOR, "Care work", copy=0)
+        assert PASSED not in bot.notice(press)
+        assert "Pick themes." in bot.texts(person)[-1]
+    assert answers(db_path, researcher) == {"sector": ["care"]}
+
+
+@CHANNELS
+async def test_a_button_from_before_a_restart_asks_the_question_again(
+        channel: str, mini: Orchestrator, new_mini: NewOrchestrator, db_path: Path,
+        clock: Clock, researcher: KeyPair) -> None:
+    async with consented(channel, mini, db_path, clock, 10) as (bot, person):
+        await bot.restart(new_mini())
+        press = await bot.choose(person, "Farm work")
+        if channel == "telegram":
+            assert bot.notice(press) == ""  # answered without a toast: the chat says it
+        assert "Welcome back" in " ".join(bot.texts(person)[-2:])
+        await bot.choose(person, "Farm work")  # the question, asked again, takes the answer
+    assert answers(db_path, researcher) == {"sector": ["farm"]}
+
+
+# -- what people send -----------------------------------------------------------------------
+@CHANNELS
+@pytest.mark.parametrize("as_file", [False, True], ids=["photo", "image-file"])
+async def test_media_is_sealed_and_photos_lose_their_metadata(
+        channel: str, as_file: bool, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    photo = jpeg_with_metadata()
+    async with consented(channel, mini, db_path, clock, 5) as (bot, person):
+        await to_the_story(bot, person)
+        await bot.photo(person, photo, as_file=as_file)  # as a file: every byte is kept
         assert "What should governments change?" in bot.texts(person)[-1]
     [testimony] = opened_testimonies(db_path, researcher)
     [sealed] = [a for a in testimony.answers if a.question_id == "wages_story"]
-    assert sealed.body.startswith(b"\xff\xd8") and b"SecretPhoneMaker" not in sealed.body
+    assert sealed.header["media"] == "photo" and sealed.header["mime_type"] == "image/jpeg"
+    assert sealed.body.startswith(b"\xff\xd8") and sealed.body != photo
+    assert b"SecretPhoneMaker" not in sealed.body and b"bakery" not in sealed.body
+
+
+@CHANNELS
+async def test_over_long_and_empty_texts_get_kind_replies(
+        channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with consented(channel, mini, db_path, clock, 11) as (bot, person):
+        await to_the_story(bot, person)
+        await bot.text(person, "x" * 4096)  # the longest text either delivers; over our 4000
+        assert "longer than I can keep" in bot.texts(person)[-1]
+        await bot.text(person, "\x00\x00 \x00")
+        assert "did not receive any words" in bot.texts(person)[-1]
+        await bot.text(person, "Paid half.\x00")
+        await bot.text(person, "y" * 51)  # recommendation: max_length 50
+        assert "(50 characters)" in bot.texts(person)[-1]
+    assert answers(db_path, researcher) == {"sector": ["care"], "themes": ["wages"],
+                                            "months_unpaid": 7, "wages_story": "Paid half."}
+
+
+@CHANNELS
+async def test_unsupported_messages_get_kind_replies_and_nothing_of_them_is_kept(
+        channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    async with consented(channel, mini, db_path, clock, 12) as (bot, person):
+        for kind in ("sticker", "location"):
+            await bot.unsupported(person, kind)
+            assert "cannot take this kind of message" in " ".join(bot.texts(person)[-2:])
+        await bot.unsupported(person, "contact")
+        assert "do not share contacts" in " ".join(bot.texts(person)[-2:])
+        await bot.choose(person, "Care work")  # the question still takes its answer
+    assert answers(db_path, researcher) == {"sector": ["care"]}
+    raw = raw_files(db_path.parent)
+    assert PHONE[3:].encode() not in raw and str(PLACE[0]).encode() not in raw
+
+
+@CHANNELS
+async def test_a_code_typed_after_consent_is_an_answer(
+        channel: str, mini: Orchestrator, store: Store, db_path: Path, clock: Clock,
+        researcher: KeyPair) -> None:
+    link = await store.links.create(campaign="imrf", partner="p", region="r", now=clock())
+    async with harness(channel, mini, db_path.parent, clock) as bot:
+        person = bot.person(14)
+        await consent(bot, person, link.code)
+        await to_the_story(bot, person)
+        await bot.text(person, link.code)  # the testimony question: an answer like any other
+    [testimony] = opened_testimonies(db_path, researcher)
+    assert testimony.campaign == "imrf"
+    assert answers(db_path, researcher)["wages_story"] == link.code
 
 
 @CHANNELS
 async def test_delete_removes_everything(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         researcher: KeyPair) -> None:
-    async with harness(channel, mini, db_path.parent, clock) as bot:
-        person = bot.person(6)
-        await consent(bot, person)
+    async with consented(channel, mini, db_path, clock, 6) as (bot, person):
         await bot.choose(person, "Care work")
         await bot.text(person, "/delete")
         await bot.choose(person, "Yes, delete everything")
@@ -193,22 +336,28 @@ async def test_delete_removes_everything(
     assert opened_testimonies(db_path, researcher) == []
 
 
+# -- logs -----------------------------------------------------------------------------------
 @CHANNELS
-@pytest.mark.usefixtures("debug_logging")
-async def test_logs_hold_no_content_ids_or_tokens(
+async def test_logs_hold_no_content_names_ids_or_tokens(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        debug_logging: Recorder, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    recommendation = "Contracts in Tagalog please"
+    after_the_end = "They kept my passport at Sunrise Farm for eleven months"
     async with harness(channel, mini, db_path.parent, clock) as bot:
         person = bot.person(7)
-        await consent(bot, person)
-        await bot.choose(person, "Care work")
-        await bot.choose_several(person, ["Wages"], "Done")
-        await bot.text(person, "3")
+        await consent(bot, person, "wimn26")  # not one of our links: never written anywhere
+        await bot.unsupported(person, "contact")
+        await to_the_story(bot, person)
         await bot.text(person, MARKER)
+        await bot.text(person, recommendation)
+        await bot.text(person, after_the_end)  # after the end: still not logged
         await bot.text(person, "/exit")
-        secrets = (MARKER, "Marker-QX7", bot.person_id(person), *bot.secrets)
+        secrets = (MARKER, "Marker-QX7", recommendation, "Sunrise", "wimn26", PHONE[3:],
+                   *bot.person_secrets(person), *bot.secrets)
     logged = capsys.readouterr().err  # as `testimony-bot run` writes it, at DEBUG
-    assert "event_handled" in logged
-    assert not [s for s in secrets if s in logged]
+    assert "event_handled" in logged and "answer_stored" in logged
+    ours = [line for line in debug_logging.lines if not line.startswith("tests.")]
+    for secret in secrets:
+        assert secret not in logged, secret  # every line, the fakes' too, as printed
+        assert not [line for line in ours if secret in line], secret
     assert MARKER.encode() not in raw_files(db_path.parent)
-
