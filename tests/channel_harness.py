@@ -33,6 +33,7 @@ PLACE = (48.85, 2.35)  # a shared location: the same
 
 class Harness(Protocol):
     name: str
+    notes_in_chat: bool  # a passing note is a message in the chat (no toasts on WhatsApp)
 
     @property
     def secrets(self) -> tuple[str, ...]: ...  # what must never be logged: tokens
@@ -83,6 +84,7 @@ class Running:
 
 class TelegramHarness:
     name = "telegram"
+    notes_in_chat = False
 
     def __init__(self, bot: TelegramBot, api: FakeBotApi, running: Running,
                  clock: Clock) -> None:
@@ -207,6 +209,7 @@ class TelegramHarness:
 
 class WhatsAppHarness:
     name = "whatsapp"
+    notes_in_chat = True
     secrets = (GRAPH_TOKEN,)
 
     def __init__(self, bot: WhatsAppBot, api: FakeGraphApi, running: Running) -> None:

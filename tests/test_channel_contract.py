@@ -7,6 +7,7 @@ names, ids and tokens."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.common.flood import FloodLimits
+from bot.channels.whatsapp.texts import CHAT_APP as WHATSAPP_CHAT_APP
 from bot.engine import Script
 from bot.engine.messages import DONE_BUTTON
 from bot.engine.text import flow_text
@@ -100,13 +102,14 @@ def answers(db_path: Path, researcher: KeyPair) -> dict[str, object]:
 async def test_a_whole_conversation_in_two_languages(
         channel: str, default_script: Script, store: Store, server_keys: ServerKeys,
         translator: Translator, clock: Clock, db_path: Path, researcher: KeyPair) -> None:
-    script = script_with_languages(default_script, ("en", "ar"))
+    script = script_with_languages(default_script, ("en", "ar", "tl"))
     flow, consent_text = script.questionnaire, script.consent
     orchestrator = make_orchestrator(script, store, server_keys, translator, clock)
     link = await store.links.create(campaign="wimn26", partner="p", region="r", now=clock())
-    stories = {"ar": "لم يدفعوا لي أجري لمدة ثلاثة أشهر", "en": "They kept my wages."}
+    stories = {"ar": "لم يدفعوا لي أجري لمدة ثلاثة أشهر",
+               "tl": "Hindi ako binayaran nang tatlong buwan"}
     async with harness(channel, orchestrator, db_path.parent, clock) as bot:
-        for number, language in enumerate(("ar", "en")):
+        for number, language in enumerate(stories):
             def local(item: str, source: str, flow_id: str = flow.id,
                       language: str = language) -> str:
                 return translator.render(flow_text(flow_id, item, source), language)
@@ -128,19 +131,19 @@ async def test_a_whole_conversation_in_two_languages(
             await bot.text(person, stories[language])
             said = bot.texts(person)
             assert local("closing", flow.closing) in said
-            for text_id, source in (("intro", consent_text.intro),
-                                    ("contact", consent_text.contact)):
-                assert local(text_id, source or "", consent_text.id) in said
+            chat_app = (translator.render(WHATSAPP_CHAT_APP, language) if bot.name == "whatsapp"
+                        else local("chat_app", consent_text.chat_app or "", consent_text.id))
+            for paragraph in (local("intro", consent_text.intro, consent_text.id), chat_app,
+                              local("contact", consent_text.contact or "", consent_text.id)):
+                assert paragraph in said
             for item in consent_text.items:
                 assert any(t.startswith(local(item.id, item.text, consent_text.id))
                            for t in said)
-            if language != "en":  # nothing said in English to an Arabic speaker
-                english = {"Do you agree to take part?", flow.closing,
-                           flow.question("gender").text}
-                assert not [t for t in said if any(t.startswith(e) for e in english)]
+            english = {"Do you agree to take part?", flow.closing, flow.question("gender").text}
+            assert not [t for t in said if any(t.startswith(e) for e in english)]
     testimonies = {t.consent.language: t for t in opened_testimonies(db_path, researcher)
                    if t.consent is not None}
-    assert set(testimonies) == {"ar", "en"}
+    assert set(testimonies) == set(stories)
     for language, testimony in testimonies.items():
         assert testimony.campaign == link.campaign
         answered = {a.question_id: a for a in testimony.answers}
@@ -213,8 +216,10 @@ async def test_a_button_of_a_passed_question(
         researcher: KeyPair) -> None:
     async with consented(channel, mini, db_path, clock, 4) as (bot, person):
         await bot.choose(person, "Care work")
+        said = len(bot.texts(person))
         stale = await bot.choose_earlier(person, SECTOR, "Farm work")  # an older copy
         assert bot.notice(stale) == PASSED
+        assert len(bot.texts(person)) == said + bot.notes_in_chat  # nothing else is said
     assert answers(db_path, researcher) == {"sector": ["care"]}
 
 
@@ -230,6 +235,8 @@ async def test_a_button_of_an_earlier_session_has_passed(
         stale = await bot.choose_earlier(person, "Do you agree to take part?", "Yes")
         assert bot.notice(stale) == PASSED
     assert opened_testimonies(db_path, researcher) == []
+    with sqlite3.connect(db_path) as conn:  # not even a row for the person
+        assert conn.execute("SELECT count(*) FROM respondents").fetchone()[0] == 0
 
 
 @CHANNELS

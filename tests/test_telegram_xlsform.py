@@ -16,8 +16,12 @@ from storage.store import Store
 from tests.conftest import DEFAULT_FLOWS, Clock, make_script
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import make_orchestrator, opened_testimonies, telegram_bot
-from tests.test_telegram_languages import press_exactly
+from tests.telegram_support import (
+    make_orchestrator,
+    opened_testimonies,
+    press_exactly,
+    telegram_bot,
+)
 from tests.xlsform_support import three_language_form
 
 
