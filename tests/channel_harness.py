@@ -60,6 +60,14 @@ class Harness(Protocol):
     def notice(self, update: JSON) -> str: ...
 
 
+def telegram_id(number: int) -> int:
+    return 8_600_000_000 + number
+
+
+def wa_id(number: int) -> str:
+    return f"97150{number:07d}"
+
+
 class Running:
     """The channel's service, started and stopped (and started again: a restart) over one
     platform fake, so what the fake remembers (chats, message ids) outlives the restart."""
@@ -103,7 +111,7 @@ class TelegramHarness:
                      if s)
 
     def person(self, number: int) -> TgUser:
-        return TgUser(8_600_000_000 + number, "Maricel", language_code=None,
+        return TgUser(telegram_id(number), "Maricel", language_code=None,
                       username=f"maricel_ofw{number}", last_name="Santos")
 
     def person_secrets(self, person: TgUser) -> tuple[str, ...]:
@@ -219,7 +227,7 @@ class WhatsAppHarness:
         self._sent = 0
 
     def person(self, number: int) -> str:
-        return f"97150{number:07d}"
+        return wa_id(number)
 
     def person_secrets(self, person: str) -> tuple[str, ...]:
         return (person, "Profile Name Never Read")  # the name Meta sends with each message
@@ -302,22 +310,28 @@ class WhatsAppHarness:
 
 @asynccontextmanager
 async def harness(name: str, orchestrator: Orchestrator, data_dir: Path, clock: Clock, *,
-                  flood: FloodLimits | None = None) -> AsyncIterator[Harness]:
+                  flood: FloodLimits | None = None,
+                  field_worker: int | None = None) -> AsyncIterator[Harness]:
+    """The channel `name` running; person number `field_worker`, if given, is one."""
     if name == "telegram":
         async with fake_bot_api(clock) as api:
             updates = UpdateFactory(api)  # one across restarts: callback ids go on counting
+            workers = () if field_worker is None else (telegram_id(field_worker),)
 
             def start_telegram(o: Orchestrator) -> AbstractAsyncContextManager[TelegramBot]:
                 return telegram_bot(api, o, data_dir, webhook=True, clock=clock, flood=flood,
-                                    updates=updates)
+                                    updates=updates, field_workers=workers)
 
             running = Running(start_telegram, orchestrator)
             async with running as bot:
                 yield TelegramHarness(bot, api, running, clock)
     else:
         async with fake_graph_api(clock) as graph:
+            numbers = () if field_worker is None else (f"+{wa_id(field_worker)}",)
+
             def start_whatsapp(o: Orchestrator) -> AbstractAsyncContextManager[WhatsAppBot]:
-                return whatsapp_bot(graph, o, data_dir, clock=clock, flood=flood)
+                return whatsapp_bot(graph, o, data_dir, clock=clock, flood=flood,
+                                    field_workers=numbers)
 
             running = Running(start_whatsapp, orchestrator)
             async with running as wbot:

@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -368,3 +369,36 @@ async def test_logs_hold_no_content_names_ids_or_tokens(
         assert secret not in logged, secret  # every line, the fakes' too, as printed
         assert not [line for line in ours if secret in line], secret
     assert MARKER.encode() not in raw_files(db_path.parent)
+
+
+# -- campaign links and field workers -------------------------------------------------------
+@CHANNELS
+async def test_an_expired_link_still_starts_the_bot_and_is_counted_apart(
+        channel: str, mini: Orchestrator, store: Store, db_path: Path, clock: Clock) -> None:
+    link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
+                                    expires_on=date(2026, 1, 1))
+    async with harness(channel, mini, db_path.parent, clock) as bot:
+        person = bot.person(15)
+        await consent(bot, person, link.code)
+        assert SECTOR in bot.texts(person)[-1]
+    (item,) = await store.links.figures([link])
+    assert item.live == {} and item.expired["consented"] == 1
+
+
+@CHANNELS
+async def test_only_field_workers_have_the_field_commands(
+        channel: str, mini: Orchestrator, store: Store, db_path: Path, clock: Clock) -> None:
+    async with harness(channel, mini, db_path.parent, clock, field_worker=16) as bot:
+        worker, stranger = bot.person(16), bot.person(17)
+        for command in ("/newlink", "/stats"):
+            await bot.text(stranger, command)
+            assert any(text.startswith("This is a safe, private conversation")
+                       for text in bot.texts(stranger)[-3:])  # the ordinary help
+            assert not any("link" in text for text in bot.texts(stranger))
+        assert await store.links.all() == []
+        await bot.text(worker, "/stats")
+        assert "You have not made any links yet" in bot.texts(worker)[-1]
+        await bot.text(worker, "/newlink")
+        await bot.text(worker, "/cancel")
+        assert bot.texts(worker)[-1] == "No link was made."
+        assert await store.links.all() == []
