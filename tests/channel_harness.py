@@ -23,7 +23,7 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import TOKEN as GRAPH_TOKEN
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser, UpdateFactory
-from tests.telegram_support import TOKEN, TelegramBot, fake_bot_api, telegram_bot
+from tests.telegram_support import TOKEN, TelegramBot, fake_bot_api, press_exactly, telegram_bot
 from tests.whatsapp_support import NUMBERED, WhatsAppBot, fake_graph_api, whatsapp_bot
 
 JSON = dict[str, Any]
@@ -43,6 +43,8 @@ class Harness(Protocol):
     async def open(self, person: Any, code: str | None = None) -> None: ...
     async def text(self, person: Any, text: str) -> JSON: ...
     async def choose(self, person: Any, label: str) -> JSON: ...
+    async def choose_exactly(self, person: Any, label: str) -> None: ...
+    def choices(self, person: Any) -> list[str]: ...
     async def choose_earlier(self, person: Any, question: str, label: str,
                              copy: int = 0) -> JSON: ...
     async def choose_several(self, person: Any, labels: list[str], done: str) -> None: ...
@@ -139,6 +141,13 @@ class TelegramHarness:
         update = await self.bot.press(person, label)
         self._saw(person)
         return update
+
+    async def choose_exactly(self, person: TgUser, label: str) -> None:
+        await press_exactly(self.bot, person, label)
+        self._saw(person)
+
+    def choices(self, person: TgUser) -> list[str]:
+        return self.bot.buttons(person.id)
 
     async def choose_earlier(self, person: TgUser, question: str, label: str,
                              copy: int = 0) -> JSON:
@@ -240,6 +249,19 @@ class WhatsAppHarness:
 
     async def choose(self, person: str, label: str) -> JSON:
         return await self.bot.choose(person, label)
+
+    async def choose_exactly(self, person: str, label: str) -> None:
+        sent = self.bot.last_with_options(person)
+        if sent.options():
+            await self.bot.deliver(self.api.reply(person, sent, label))
+        else:
+            [number] = [n for n, text in NUMBERED.findall(sent.text) if text == label]
+            await self.bot.text(person, number)
+
+    def choices(self, person: str) -> list[str]:
+        sent = self.bot.last_with_options(person)
+        return [title for title, _ in sent.options()] or [
+            text for _, text in NUMBERED.findall(sent.text)]
 
     async def choose_earlier(self, person: str, question: str, label: str,
                              copy: int = 0) -> JSON:

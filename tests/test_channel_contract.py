@@ -18,10 +18,13 @@ import pytest
 from bot.channels.common.flood import FloodLimits
 from bot.channels.whatsapp.texts import CHAT_APP as WHATSAPP_CHAT_APP
 from bot.engine import Script
+from bot.engine import messages as msg
 from bot.engine.messages import DONE_BUTTON
-from bot.engine.text import flow_text
+from bot.engine.text import Text, flow_text
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
+from bot.xlsform.output import write_import
+from bot.xlsform.reader import read_form
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
@@ -34,13 +37,14 @@ from tests.channel_harness import (
     harness,
     raw_files,
 )
-from tests.conftest import Clock
+from tests.conftest import DEFAULT_FLOWS, Clock, make_script
 from tests.telegram_support import (
     jpeg_with_metadata,
     make_orchestrator,
     opened_testimonies,
     script_with_languages,
 )
+from tests.xlsform_support import three_language_form
 
 CHANNELS = pytest.mark.parametrize("channel", ["telegram", "whatsapp"])
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 20
@@ -208,6 +212,67 @@ async def test_a_flood_is_paced_others_are_not_kept_waiting_and_nothing_is_dropp
         answered = sum("Please choose one of the" in t for t in texts)
         refused = sum(r.message == "flood_refused" for r in caplog.records)
         assert answered >= limits.burst and refused >= 1 and answered + refused == 30
+
+
+@CHANNELS
+async def test_an_imported_form_in_arabic(
+        channel: str, store: Store, server_keys: ServerKeys, clock: Clock, db_path: Path,
+        researcher: KeyPair, tmp_path: Path) -> None:
+    """An imported three-language XLSForm, from the first message to the sealed answers,
+    which keep the form's own question and choice names."""
+    imported = read_form(three_language_form(tmp_path / "domestic.xlsx"))
+    written = write_import(imported, tmp_path / "form", "domestic.xlsx")
+    translator = Translator(written.locales)
+    assert translator.languages == ("en", "ar", "fr")
+    script = make_script(translator, written.flow, DEFAULT_FLOWS / "consent.toml")
+    consent_text = script.consent
+    orchestrator = make_orchestrator(script, store, server_keys, translator, clock)
+
+    def ar(text: Text) -> str:
+        return translator.render(text, "ar")
+
+    async with harness(channel, orchestrator, db_path.parent, clock) as bot:
+        person = bot.person(18)
+
+        def said(text: str) -> bool:
+            return any(text in t for t in bot.texts(person))
+
+        await bot.open(person)
+        await bot.choose(person, "العربية")
+        for item in consent_text.items:
+            await bot.choose(person, ar(flow_text(consent_text.id, f"{item.id}.yes",
+                                                  item.yes)))
+        assert said("مرحبا. هذا الاستبيان عن عملك.")
+        assert bot.texts(person)[-1] == "كم عمرك؟"
+        await bot.text(person, "١٥")  # Arabic-Indic digits
+        assert said("يجب أن يكون عمرك 18 عامًا أو أكثر.")
+        await bot.text(person, "٣٤")
+        await bot.choose(person, "لبنان")
+        assert bot.choices(person)[:2] == ["بيروت", "طرابلس"]
+        assert "الدوحة" not in bot.choices(person)  # the cascade: Qatar's cities are out
+        await bot.choose(person, "بيروت")
+        assert said("اختر كل ما ينطبق.")  # the hint
+        assert "غير ذلك" in bot.choices(person)  # or_other's "Other", in Arabic
+        await bot.choose_several(person, ["أجور غير مدفوعة"], ar(msg.DONE_BUTTON))
+        assert said("الأجور")  # the wages group, relevant now
+        await bot.text(person, "٣")
+        assert said("هذا حوالي 13 أسبوعًا.")  # a calculation in a note
+        await bot.text(person, "2024-02-03")
+        await bot.text(person, "طبخ وتنظيف")
+        await bot.choose_exactly(person, ar(msg.NO))  # no second employer
+        await bot.choose_exactly(person, ar(msg.OK_BUTTON))
+        await bot.text(person, "/skip")  # the voice note
+        assert said("شكرًا لإجاباتك.")  # the form's closing, in Arabic
+        english = ("How old are you?", "Where do you work?", "Thank you for your answers.")
+        assert not [e for e in english if said(e)]
+
+    (testimony,) = opened_testimonies(db_path, researcher)
+    assert answers(db_path, researcher) == {
+        "Age.Years": 34, "country": ["LB"], "city": ["beirut"], "problems": ["unpaid"],
+        "months_unpaid": 3, "weeks_unpaid": "13", "arrived": "2024-02-03",
+        "employer_sector": "طبخ وتنظيف", "employers_another": ["no"], "ready": ["OK"],
+    }
+    assert {a.language for a in testimony.answers} == {"ar"}
 
 
 # -- buttons --------------------------------------------------------------------------------
