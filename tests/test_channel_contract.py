@@ -1,8 +1,8 @@
 """What every chat channel must do, run on Telegram and on WhatsApp alike (each against its
-strict platform fake, through its real service): a whole conversation in two languages,
-redelivery and restarts, a failure between saving and sending, floods, stale buttons, media,
-kind replies to what cannot be kept, typed campaign codes, /delete, and logs free of content,
-names, ids and tokens."""
+strict platform fake, through its real service): a whole conversation in two languages and an
+imported form, redelivery and restarts, a failure between saving and sending, floods, stale
+buttons, media, kind replies to what cannot be kept, typed and expired campaign codes,
+/delete, field workers' commands, and logs free of content, names, ids and tokens."""
 
 from __future__ import annotations
 
