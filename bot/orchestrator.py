@@ -59,7 +59,7 @@ from bot.i18n import Translator
 from bot.links.codes import maybe_link_code, typed_code
 from bot.links.people import PeopleCounted
 from bot.reminders import Due, Reach, due_time, zone
-from storage.backend import StoreBackend, Turn
+from storage.backend import LinkStore, StoreBackend, Turn
 from storage.links import Link
 from storage.reminders import ReminderIn
 from storage.server_keys import ServerKeys, StateError
@@ -205,7 +205,7 @@ class Orchestrator:
         language = (new_state or session.state).language or self.script.default_language
         try:
             changes = await self._changes(respondent, session.state, new_state, actions, now,
-                                          fetch_media, address)
+                                          fetch_media, address, turn.links)
         except MediaTooLarge as exc:
             megabytes = exc.limit_bytes // 1_000_000
             return [out.Message(self.translator.render(MEDIA_TOO_BIG.format(megabytes=megabytes),
@@ -306,7 +306,7 @@ class Orchestrator:
                 session.state = session.state.evolve(stored=status.known,
                                                      copied=status.copied)
                 if (session.state.reminder_pending
-                        and not await self.store.reminder_waiting(respondent)):
+                        and not await turn.reminder_waiting(respondent)):
                     # Sent while they were away (the job takes the row when it sends).
                     session.state = session.state.evolve(reminder_pending=False, reminded=True)
                 return session
@@ -349,7 +349,7 @@ class Orchestrator:
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
                        now: datetime, fetch_media: MediaFetcher | None,
-                       address: _Address) -> Changes:
+                       address: _Address, links: LinkStore) -> Changes:
         state = after or before
         changes = Changes(respondent=respondent, today=now.date(), now=now,
                           campaign=state.campaign, language=state.language)
@@ -375,7 +375,7 @@ class Orchestrator:
                 case ScheduleReminder():
                     if address.reach is not None:
                         changes.reminder = await self._reminder(action.days, state, now,
-                                                                address, address.reach)
+                                                                address, address.reach, links)
                 case CancelReminder():
                     changes.cancel_reminder = True
                 case Say() | Ask() | Notice() | Settle() | WipeChat():
@@ -385,10 +385,10 @@ class Orchestrator:
         return changes
 
     async def _reminder(self, days: int, state: SessionState, now: datetime,
-                        address: _Address, reach: Reach) -> ReminderIn:
-        """The reminder's time: quiet hours where the person's campaign link was handed out."""
-        link = (await self.store.links.find(Link.code_of(state.campaign))
-                if state.campaign else None)
+                        address: _Address, reach: Reach, links: LinkStore) -> ReminderIn:
+        """The reminder's time: quiet hours where the person's campaign link was handed out
+        (read in the person's turn: on PostgreSQL a turn takes no second connection)."""
+        link = (await links.find(Link.code_of(state.campaign)) if state.campaign else None)
         due = due_time(now, days, zone(link.timezone if link else None), reach.latest(now))
         return ReminderIn(address.channel, address.user_id, due, now,
                           state.language or self.script.default_language, state.campaign)

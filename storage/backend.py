@@ -7,13 +7,14 @@ conformance suite (tests/test_store_conformance.py) runs the same tests against 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from storage.ledger import ChannelLedger
+from storage.ledger_base import LedgerBase
 from storage.links import Link, LinkFigures
 from storage.reminders import DueReminder
 from storage.sealing import RecipientKey
@@ -24,25 +25,9 @@ from storage.store import Changes, RespondentStatus, Store
 # SQLite deployment starts without them.
 
 
-class Ledger(Protocol):
-    """A channel's bookkeeping (handled updates, message ids /exit may delete): SQLite's
-    storage.ledger.ChannelLedger or PostgreSQL's storage.pg.ledger.PgChannelLedger."""
-
-    async def start(self, now: datetime) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    def claim(self, update_id: str, now: datetime) -> bytes | None: ...
-
-    def handled(self, tag: bytes, now: datetime) -> None: ...
-
-    def track(self, respondent: bytes, messages: Iterable[tuple[str, datetime]]) -> None: ...
-
-    def forget(self, respondent: bytes) -> None: ...
-
-    async def tracked(self, respondent: bytes, now: datetime) -> list[tuple[str, datetime]]: ...
+# A channel's bookkeeping (handled updates, message ids /exit may delete): SQLite's
+# storage.ledger.ChannelLedger or PostgreSQL's storage.pg.ledger.PgChannelLedger, one base.
+Ledger = LedgerBase[str]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -74,6 +59,8 @@ class Turn(Protocol):
 
     async def status(self, respondent: bytes) -> RespondentStatus: ...
 
+    async def reminder_waiting(self, respondent: bytes) -> bool: ...
+
     async def apply(self, changes: Changes) -> None: ...
 
 
@@ -95,7 +82,8 @@ class StoreBackend(Protocol):
 
     async def sealed_to_other_keys(self) -> int: ...
 
-    # Reminders a person asked for (SQLite only so far: PostgreSQL offers none).
+    # Reminders a person asked for: kept sealed until due, claimed at most once (on
+    # PostgreSQL, by one worker of the cluster).
     supports_reminders: bool
 
     async def reminder_waiting(self, respondent: bytes) -> bool: ...

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 _SEPARATOR = b"\n"
 
 
 def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
-    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    head = orjson.dumps(header)  # compact UTF-8, as json.dumps(ensure_ascii=False) writes it
     return head + _SEPARATOR + body
 
 

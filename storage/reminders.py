@@ -1,4 +1,5 @@
-"""Reminders people asked for: kept until due, claimed once, then gone.
+"""Reminders people asked for: kept until due, claimed once, then gone (SQLite here; the
+PostgreSQL backend claims the same rows in storage/pg/reminders.py).
 
 On disk a reminder is a row keyed by the person's pseudonym, with only the day it falls due
 (UTC) in clear; where to send it (channel and platform id), the exact time, the language and
@@ -66,6 +67,23 @@ class DueReminder:
 Transaction = Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
 
 
+def seal_reminder(keys: ServerKeys, respondent: bytes, reminder: ReminderIn
+                  ) -> tuple[str, bytes]:
+    """The row's clear day and its sealed blob (the same on both backends)."""
+    return (reminder.due.date().isoformat(),
+            keys.seal_state(respondent, reminder.encode(), REMINDER_PURPOSE))
+
+
+def open_reminder(keys: ServerKeys, respondent: bytes, blob: bytes) -> ReminderIn | None:
+    """A stored reminder, or None when it can never be sent (another SERVER_SECRET, or
+    damage): the caller drops it."""
+    try:
+        return ReminderIn.decode(keys.open_state(respondent, blob, REMINDER_PURPOSE))
+    except (StateError, ValueError, KeyError, TypeError):
+        log.warning("reminder_unreadable")
+        return None
+
+
 class ReminderBook:
     """Claims due reminders on the store's connection, inside its serialized transactions."""
 
@@ -75,20 +93,15 @@ class ReminderBook:
 
     def seal(self, respondent: bytes, reminder: ReminderIn) -> tuple[str, bytes]:
         """The row's clear day and its sealed blob."""
-        return (reminder.due.date().isoformat(),
-                self._keys.seal_state(respondent, reminder.encode(), REMINDER_PURPOSE))
+        return seal_reminder(self._keys, respondent, reminder)
 
     async def claim_due(self, now: datetime) -> list[DueReminder]:
         """Delete and return every reminder due by `now` (committed before returning)."""
         due: list[DueReminder] = []
         async with self._transaction() as conn:
             async for respondent, blob in _rows(conn, now.date().isoformat()):
-                try:
-                    reminder = ReminderIn.decode(
-                        self._keys.open_state(respondent, blob, REMINDER_PURPOSE))
-                except (StateError, ValueError, KeyError, TypeError):
-                    # Another SERVER_SECRET, or damage: it can never be sent; drop it.
-                    log.warning("reminder_unreadable")
+                reminder = open_reminder(self._keys, respondent, blob)
+                if reminder is None:
                     await conn.execute("DELETE FROM reminders WHERE respondent_id = ?",
                                        (respondent,))
                     continue

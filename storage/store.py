@@ -28,7 +28,7 @@ import aiosqlite
 
 from storage import db, payload, upgrade
 from storage.links import LinkBook
-from storage.reminders import DueReminder, ReminderBook, ReminderIn
+from storage.reminders import DueReminder, ReminderBook, ReminderIn, seal_reminder
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
@@ -238,7 +238,9 @@ def seal_changes(keys: ServerKeys, recipients: tuple[RecipientKey, ...], changes
     """Everything of a change sealed here, in this process (a backend without a helper)."""
     records = tuple((record, seal(record.plaintext, recipients, record.associated_data))
                     for record in build_records(keys, changes))
-    return _Sealed(changes, records, *server_blobs(keys, recipients, changes))
+    reminder_row = (seal_reminder(keys, changes.respondent, changes.reminder)
+                    if changes.reminder is not None else None)
+    return _Sealed(changes, records, *server_blobs(keys, recipients, changes), reminder_row)
 
 
 class Store:

@@ -18,7 +18,7 @@ from storage.server_keys import ServerKeys
 # Every table a backend keeps, to look for clear text in each stored byte.
 TABLES = ("respondents", "records", "sessions", "counters", "erasures", "maintenance",
           "links", "telegram_updates", "telegram_messages", "channel_updates",
-          "channel_messages")
+          "channel_messages", "reminders")
 
 
 @dataclass

@@ -194,8 +194,9 @@ async def test_a_failure_between_saving_and_sending_loses_and_doubles_nothing(
 async def test_a_flood_is_paced_others_are_not_kept_waiting_and_nothing_is_dropped_silently(
         channel: str, mini: Orchestrator, db_path: Path, clock: Clock,
         caplog: pytest.LogCaptureFixture) -> None:
-    # Slow enough that the queue outlasts handling a message even on a busy machine.
-    limits = FloodLimits(burst=3, per_second=5, max_waiting=5)
+    # A slow refill (a token every 250 ms): the queued messages find the bucket empty even
+    # when a loaded machine takes a while over each message.
+    limits = FloodLimits(burst=3, per_second=4, max_waiting=5)
     async with consented(channel, mini, db_path, clock, 3, flood=limits) as (bot, person):
         await asyncio.sleep(3 / limits.per_second)  # the bucket fills again after consent
         handled = bot.handled()

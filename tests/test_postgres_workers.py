@@ -1,5 +1,6 @@
 """Several workers on one PostgreSQL: each person's events in order across workers, duplicates
-stored once, conversations before consent shared, retention in one worker, and `migrate`."""
+stored once, conversations before consent shared, retention in one worker, each reminder sent
+by one worker, and `migrate`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.engine import CommandIn, Script, Start, TextIn
 from bot.engine.actions import DONE_KEY
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
+from bot.reminders import send_due
 from storage.backend import StoreBackend
 from storage.keys import KeyPair
 from storage.pg import maintenance as pg
@@ -23,7 +25,8 @@ from storage.reader import read_testimonies
 from storage.server_keys import ServerKeys
 from tests.conftest import Clock
 from tests.store_backends import Backend
-from tests.test_store import STORY, Person, texts, walk_mini
+from tests.test_store import STORY, USER, Person, texts, walk_mini
+from tests.test_store_conformance import REMINDER, Inbox, Reachable, deliver
 
 
 @pytest.fixture
@@ -262,3 +265,47 @@ async def test_a_failed_write_keeps_nothing_and_the_worker_goes_on(
         assert await store.counters() == {}
     finally:
         await store.close()
+
+
+async def test_three_workers_send_each_due_reminder_exactly_once(
+    workers: list[Orchestrator], cluster_backend: Backend, clock: Clock,
+) -> None:
+    people = [Reachable(workers[n % 3], user=f"55{n:03d}") for n in range(30)]
+    await asyncio.gather(*(person.ask_for_reminder("1") for person in people))
+    assert cluster_backend.count("reminders") == 30
+    clock.advance(days=1)
+    inbox = Inbox()
+    # Every worker's job runs at once, a few rounds each, as on three machines.
+    rounds = [send_due(worker, {"test": inbox}) for worker in workers for _ in range(3)]
+    sent = await asyncio.gather(*rounds)
+    assert sum(sent) == 30
+    assert sorted(user for user, _ in inbox.sent) == sorted(p.user for p in people)
+    assert cluster_backend.count("reminders") == 0
+    assert await deliver(*workers, inbox=inbox) == 0
+    # Each person learns it was sent, whichever worker they write to next.
+    person = people[0]
+    person.orchestrator = workers[1]  # it asked on the first
+    replies = await person.send(TextIn("hello"))
+    assert "Welcome back" in " ".join(texts(replies))
+
+
+async def test_migrate_brings_a_pending_reminder_along(
+    postgres_url: str, db_path: Path, mini_script: Script, researcher: KeyPair,
+    server_keys: ServerKeys, translator: Translator, clock: Clock,
+) -> None:
+    sqlite = Backend("sqlite", "", db_path)
+    store = await sqlite.open([researcher.public], server_keys)
+    await Reachable(Orchestrator(mini_script, store, server_keys, translator, clock)
+                    ).ask_for_reminder("3")
+    await store.close()
+    assert pg.migrate_from_sqlite(db_path, postgres_url)["reminders"] == 1
+    moved = await Backend("postgres", postgres_url, db_path).open([researcher.public],
+                                                                  server_keys)
+    try:
+        worker = Orchestrator(mini_script, moved, server_keys, translator, clock)
+        clock.advance(days=3)
+        inbox = Inbox()
+        assert await deliver(worker, inbox=inbox) == 1
+        assert inbox.sent == [(USER, REMINDER)]
+    finally:
+        await moved.close()

@@ -4,16 +4,20 @@ snapshots in one format, purging. The PostgreSQL runs fail in CI if it cannot st
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import outbound as out
 from bot.engine import ChoiceIn, CommandIn, Script, Start, TextIn
+from bot.engine.actions import DONE_KEY
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
+from bot.reminders import Reach, send_due
 from storage.backend import StoreBackend
 from storage.keys import KeyPair
 from storage.reader import read_erasures, read_testimonies
@@ -21,6 +25,10 @@ from storage.server_keys import ServerKeys
 from tests.conftest import Clock
 from tests.store_backends import Backend
 from tests.test_store import STORY, USER, Person, texts, walk_mini
+
+OFFER = "Would you like one reminder to continue later?"
+REMINDER = ("You asked us to remind you. Send any message to continue, or /delete to remove "
+            "what you gave.")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -215,3 +223,152 @@ async def test_a_redelivered_last_message_brings_no_session_back(
     await person.send(last, event_id=f"m{person.counter}")  # Telegram sends it again
     assert backend.count("sessions") == 0
     assert backend.count("pending_sessions") == 0
+
+
+# -- reminders people asked for ------------------------------------------------------------
+class Inbox:
+    """A channel that can remind anyone at any time, keeping what it sent."""
+
+    channel = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def remind(self, user_id: str, text: str, language: str,
+                     asked_at: datetime) -> bool:
+        self.sent.append((user_id, text))
+        return True
+
+
+class Reachable(Person):
+    """A person on a channel that can remind her (so a pause offers a reminder)."""
+
+    async def send(self, event: object, event_id: str | None = None) -> list[out.Outbound]:
+        self.counter += 1
+        replies = await self.orchestrator.handle(
+            "test", self.user, event, event_id=event_id or f"m{self.counter}",  # type: ignore[arg-type]
+            reach=Reach(None))
+        for reply in replies:
+            if isinstance(reply, out.Prompt):
+                self.prompt = reply
+        self.replies.extend(replies)
+        return replies
+
+    async def ask_for_reminder(self, days: str = "1") -> out.Prompt:
+        """Consent, answer nothing, pause and choose a time; returns the question left open."""
+        await self.consent()
+        question = self.prompt
+        assert question is not None
+        replies = await self.send(CommandIn("stop"))
+        assert texts(replies)[-1] == OFFER
+        await self.press(days)
+        self.prompt = question  # its buttons still answer it
+        return question
+
+
+async def deliver(*workers: Orchestrator, inbox: Inbox | None = None) -> int:
+    """One round of the reminder job on every worker at once; how many went out."""
+    channels = {"test": inbox or Inbox()}
+    return sum(await asyncio.gather(*(send_due(worker, channels) for worker in workers)))
+
+
+async def test_a_reminder_shows_only_its_day_goes_out_once_and_then_is_gone(
+    backend: Backend, bot: Orchestrator, clock: Clock,
+) -> None:
+    person = Reachable(bot)
+    asked_at = clock()
+    await person.ask_for_reminder("1")
+    [(_, due_on, _)] = backend.rows("reminders")
+    assert due_on == (asked_at + timedelta(days=1)).date().isoformat()  # only the day
+    stored = backend.every_value()
+    due = asked_at + timedelta(days=1, hours=-1)
+    for needle in (USER, due.isoformat(), due.strftime("%H:%M")):
+        assert needle.encode() not in stored, needle
+
+    inbox = Inbox()
+    clock.advance(hours=22)
+    assert await deliver(bot, inbox=inbox) == 0  # not yet due
+    clock.advance(hours=1, minutes=1)
+    assert await deliver(bot, inbox=inbox) == 1
+    assert inbox.sent == [(USER, REMINDER)]
+    assert backend.count("reminders") == 0  # deleted once sent
+    clock.advance(days=5)
+    assert await deliver(bot, inbox=inbox) == 0  # exactly once
+    replies = await person.send(TextIn("hello"))
+    assert "Welcome back" in " ".join(texts(replies))
+
+
+@pytest.mark.parametrize("how", ["exit", "delete", "complete", "write"])
+async def test_a_pending_reminder_is_cancelled(
+    backend: Backend, bot: Orchestrator, clock: Clock, how: str,
+) -> None:
+    other = Reachable(bot, user="5550003")
+    await other.ask_for_reminder("3")
+    person = Reachable(bot)
+    await person.ask_for_reminder("3")
+    assert backend.count("reminders") == 2
+    if how == "exit":
+        await person.send(CommandIn("exit"))
+    elif how == "delete":  # erased with the rest of the person, in the same transaction
+        await person.send(CommandIn("delete"))
+        await person.press("yes")
+        assert backend.count("respondents") == 1
+    elif how == "complete":
+        await person.press("care")
+        await person.press("wages")
+        await person.press(DONE_KEY)
+        await person.send(TextIn("7"))
+        await person.send(TextIn(STORY))
+        replies = await person.press("~skip")
+        assert "Thank you" in " ".join(texts(replies))
+    else:
+        await person.send(TextIn("I am back"))
+    assert [row[0] for row in backend.rows("reminders")] == [
+        bot.keys.pseudonym("test", other.user)]
+    clock.advance(days=4)
+    inbox = Inbox()
+    assert await deliver(bot, inbox=inbox) == 1
+    assert inbox.sent == [(other.user, REMINDER)]
+
+
+async def test_retention_closing_the_session_takes_the_reminder_with_it(
+    backend: Backend, bot: Orchestrator, shared_store: StoreBackend, clock: Clock,
+) -> None:
+    await Reachable(bot).ask_for_reminder("3")
+    clock.advance(days=2)
+    assert await shared_store.expire_sessions(clock() - timedelta(hours=1)) == 1
+    assert backend.count("reminders") == 0
+    clock.advance(days=2)
+    assert await deliver(bot) == 0
+
+
+async def test_a_snapshot_carries_no_reminder(
+    backend: Backend, bot: Orchestrator, tmp_path: Path,
+) -> None:
+    await Reachable(bot).ask_for_reminder()
+    snapshot = snapshot_of(backend, tmp_path)
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT count(*) FROM reminders").fetchone() == (0,)
+    assert backend.count("reminders") == 1
+
+
+async def test_a_reminder_survives_a_restart_and_two_workers_send_it_once(
+    backend: Backend, mini_script: Script, researcher: KeyPair, server_keys: ServerKeys,
+    translator: Translator, clock: Clock,
+) -> None:
+    first = await backend.open([researcher.public], server_keys)
+    await Reachable(Orchestrator(mini_script, first, server_keys, translator, clock)
+                    ).ask_for_reminder()
+    await first.close()
+    clock.advance(days=1)
+    stores = [await backend.open([researcher.public], server_keys) for _ in range(2)]
+    try:
+        workers = [Orchestrator(mini_script, store, server_keys, translator, clock)
+                   for store in stores]
+        inbox = Inbox()
+        assert await deliver(*workers, inbox=inbox) == 1
+        assert await deliver(*workers, inbox=inbox) == 0
+        assert inbox.sent == [(USER, REMINDER)]
+    finally:
+        for store in stores:
+            await store.close()

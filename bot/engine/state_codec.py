@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
+import orjson
+
 from bot.engine.state import Overlay, Phase, SessionState
 
 STATE_VERSION = 4
@@ -41,10 +43,9 @@ def _plain(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-# Made once: states are saved after every answer. Tuples become arrays and the StrEnums
-# their values natively; only the mappings need `_plain`. (`dataclasses.asdict` deep-copies
-# everything and cost as much as sealing the answer.)
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)
+# States are saved after every answer: orjson writes tuples as arrays and the StrEnums as
+# their values natively; only mappings other than dicts need `_plain`. (`dataclasses.asdict`
+# deep-copies everything and cost as much as sealing the answer.)
 _FIELDS = fields(SessionState)
 _NAMES = tuple(f.name for f in _FIELDS)
 
@@ -52,7 +53,7 @@ _NAMES = tuple(f.name for f in _FIELDS)
 def encode_state(state: SessionState, **extras: object) -> bytes:
     """The saved form of `state`, with the caller's `extras` beside it."""
     saved = {name: getattr(state, name) for name in _NAMES}
-    return _ENCODER.encode({"version": STATE_VERSION, "state": saved, **extras}).encode()
+    return orjson.dumps({"version": STATE_VERSION, "state": saved, **extras}, default=_plain)
 
 
 def decode_state(raw: bytes) -> tuple[SessionState, dict[str, Any]]:

@@ -48,6 +48,8 @@ MIGRATE_COPIES: tuple[tuple[str, str, bytes], ...] = (
      b"COPY records (id, respondent_id, slot, sealed) FROM STDIN"),
     ("sessions", "SELECT respondent_id, state, updated_on FROM sessions",
      b"COPY sessions (respondent_id, state, updated_on) FROM STDIN"),
+    ("reminders", "SELECT respondent_id, due_on, sealed FROM reminders",  # after sessions
+     b"COPY reminders (respondent_id, due_on, sealed) FROM STDIN"),
     ("counters", "SELECT link, metric, count FROM counters",
      b"COPY counters (link, metric, count) FROM STDIN"),
     ("erasures", "SELECT id, sealed FROM erasures", b"COPY erasures (id, sealed) FROM STDIN"),
@@ -73,13 +75,13 @@ LEDGER_COPIES: tuple[tuple[str, str, bytes], ...] = (
      b"COPY channel_updates (channel, tag, seen_on) FROM STDIN"),
 )
 VACUUMS = {"records": b"VACUUM records", "respondents": b"VACUUM respondents",
-           "sessions": b"VACUUM sessions"}
+           "sessions": b"VACUUM sessions", "reminders": b"VACUUM reminders"}
 # The tables that hold something of a person. VACUUM FULL writes each into a new file and
 # drops the old one: plain VACUUM only marks a deleted row's space free, and its bytes stay in
 # the page until a new row happens to overwrite them.
 REWRITES = (b"VACUUM FULL records", b"VACUUM FULL respondents", b"VACUUM FULL sessions",
             b"VACUUM FULL pending_sessions", b"VACUUM FULL channel_messages",
-            b"VACUUM FULL erasures")
+            b"VACUUM FULL erasures", b"VACUUM FULL reminders")
 
 
 def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -210,8 +212,8 @@ def expire_sessions(url: str, updated_before: datetime) -> int:
         with conn.transaction():
             ended = conn.execute("DELETE FROM sessions WHERE updated_on < %s", (day,)).rowcount
             conn.execute("DELETE FROM pending_sessions WHERE updated_on < %s", (day,))
-        if ended:
-            vacuum(conn, ("sessions",))
+        if ended:  # a session's reminder goes with it
+            vacuum(conn, ("sessions", "reminders"))
         return int(ended)
     except psycopg.Error as exc:
         raise MaintenanceError(f"could not end sessions: {exc.__class__.__name__}") from exc

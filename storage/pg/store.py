@@ -9,6 +9,7 @@
 - Before consent a single SQLite worker keeps a conversation in memory; here it must be shared
   by the workers, so it goes to the UNLOGGED `pending_sessions` table (see its migration),
   encrypted with the server's state key, deleted at consent or when the conversation ends.
+- Reminders people asked for are claimed once per cluster (storage/pg/reminders.py).
 - Retention (ending abandoned sessions) runs in one worker of the cluster: the one holding a
   session-level advisory lock on a connection of its own; when it dies its lock goes with its
   connection and the next worker's round takes over.
@@ -31,6 +32,7 @@ from storage.db import DatabaseError
 from storage.pg import schema
 from storage.pg.ledger import IdT, PgChannelLedger
 from storage.pg.links import PgLinkBook
+from storage.pg.reminders import PgReminderBook, write_reminder
 from storage.pg.schema import Conn, Pool
 from storage.reminders import DueReminder
 from storage.sealing import RecipientKey, SealError, recipient_ids
@@ -76,6 +78,7 @@ class PostgresStore:
         self._recipients = tuple(recipients)
         self._keys = keys
         self.links = PgLinkBook(pool)
+        self.reminders = PgReminderBook(pool, keys)
         self.commits = 0
         self._leader: Conn | None = None  # holds the retention lock while this worker lives
 
@@ -145,14 +148,13 @@ class PostgresStore:
             cursor = await conn.execute("SELECT link, metric, count FROM counters")
             return {(str(c), str(m)): int(n) for c, m, n in await cursor.fetchall()}
 
-    # Reminders are not on PostgreSQL yet (no table): none is offered, none is due.
-    supports_reminders = False
+    supports_reminders = True
 
     async def reminder_waiting(self, respondent: bytes) -> bool:
-        return False
+        return await self.reminders.waiting(respondent)
 
     async def claim_due_reminders(self, now: datetime) -> list[DueReminder]:
-        return []
+        return await self.reminders.claim_due(now)
 
     async def count(self, link: str | None, metric: str) -> None:
         async with self._pool.connection() as conn:
@@ -256,6 +258,8 @@ class PostgresStore:
                 "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
                 "updated_on = excluded.updated_on",
                 (person, item.state_blob, changes.today.isoformat()))
+        await write_reminder(conn, person, item.reminder_row, cancel=changes.cancel_reminder,
+                             session_ends=changes.end_session)
         for metric in changes.counters:
             await conn.execute(
                 "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
@@ -306,12 +310,16 @@ class PgTurn:
         self._respondent = respondent
         self._status: RespondentStatus | None = status  # read with the lock
         self.links = PgLinkBook(conn)
+        self._reminders = PgReminderBook(conn, store._keys)
 
     async def status(self, respondent: bytes) -> RespondentStatus:
         if respondent == self._respondent and self._status is not None:
             status, self._status = self._status, None
             return status
         return await self._store._status(self._conn, respondent)
+
+    async def reminder_waiting(self, respondent: bytes) -> bool:
+        return await self._reminders.waiting(respondent)
 
     async def apply(self, changes: Changes) -> None:
         await self._store._commit(self._conn, changes)

@@ -60,7 +60,8 @@ class ReplyRateLimiter(BaseRateLimiter[int]):
         retries = rate_limit_args or self._max_retries
         attempt = 0
         while True:
-            await self._pause_if_told()
+            if self._resume_at:  # a 429 was answered once: check whether its pause is over
+                await self._pause_if_told()
             try:
                 if group is None:
                     return await callback(*args, **kwargs)

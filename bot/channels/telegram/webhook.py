@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 import tornado.web
 
-from bot.channels.common.http import BoundedBody, WebhookHost
+from bot.channels.common.http import BoundedBody, WebhookHost, read_json
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # compact UTF-8 answers
 # The call that will ride on the current webhook request's HTTP answer, if any.
 _REPLY: ContextVar[list[dict[str, Any]] | None] = ContextVar("telegram_webhook_reply",
                                                             default=None)
@@ -70,7 +69,7 @@ class WebhookReceiver:
     async def receive(self, body: bytes) -> tuple[HTTPStatus, bytes]:
         """The HTTP status and body to answer with, once the update has been handled."""
         try:
-            data = json.loads(body)
+            data = read_json(body)
             update = (self._parse(data) if self._parse else data) \
                 if isinstance(data, dict) and isinstance(data.get("update_id"), int) else None
         except Exception:  # any malformed body: refuse it, never crash on it
@@ -89,7 +88,7 @@ class WebhookReceiver:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
-        return HTTPStatus.OK, _JSON.encode(slot[0]).encode() if slot else b""
+        return HTTPStatus.OK, orjson.dumps(slot[0]) if slot else b""  # compact UTF-8
 
     async def drained(self, seconds: float) -> bool:
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from typing import Any
 
 import tornado.web
 
-from bot.channels.common.http import BoundedBody
+from bot.channels.common.http import BoundedBody, read_json
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class WhatsAppReceiver:
 
     def accept(self, body: bytes) -> HTTPStatus:
         try:
-            data = json.loads(body)
+            data = read_json(body)
         except ValueError:
             data = None
         if not isinstance(data, dict):

@@ -1,0 +1,86 @@
+"""Reminders on PostgreSQL: the rows SQLite keeps (storage/reminders.py), claimed once per
+cluster.
+
+Every worker runs the reminder job. A round locks the rows due by today that no other round
+holds (`FOR UPDATE SKIP LOCKED`: a row another worker is claiming is left to it), deletes
+those due by now, and commits before any is handed out; only what its own delete removed goes
+to this worker. So each reminder is sent by one worker of the cluster, at most once: a worker
+dying between the commit and the send loses that reminder rather than sending it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from psycopg_pool import AsyncConnectionPool
+
+from storage.pg.schema import Conn, Pool
+from storage.reminders import DueReminder, open_reminder
+from storage.server_keys import ServerKeys
+
+
+class PgReminderBook:
+    """On the pool (the job), or on one connection inside a person's turn."""
+
+    def __init__(self, source: Pool | Conn, keys: ServerKeys) -> None:
+        self._source = source
+        self._keys = keys
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        if isinstance(self._source, AsyncConnectionPool):
+            async with self._source.connection() as conn:
+                yield conn
+        else:
+            yield self._source
+
+    async def waiting(self, respondent: bytes) -> bool:
+        """Whether a reminder this person asked for is still to be sent."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM reminders WHERE respondent_id = %s)",
+                (respondent,))
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def claim_due(self, now: datetime) -> list[DueReminder]:
+        """Delete and return the reminders due by `now` that this worker took (committed
+        before returning); unreadable ones are deleted and never handed out."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "SELECT respondent_id, sealed FROM reminders WHERE due_on <= %s "
+                "FOR UPDATE SKIP LOCKED", (now.date().isoformat(),))
+            due: dict[bytes, DueReminder] = {}
+            unreadable = []
+            for raw_id, raw_blob in await cursor.fetchall():
+                respondent = bytes(raw_id)
+                reminder = open_reminder(self._keys, respondent, bytes(raw_blob))
+                if reminder is None:
+                    unreadable.append(respondent)
+                elif reminder.due <= now:
+                    due[respondent] = DueReminder(respondent, reminder)
+            if not due and not unreadable:
+                return []
+            deleted = await conn.execute(
+                "DELETE FROM reminders WHERE respondent_id = ANY(%s) RETURNING respondent_id",
+                ([*due, *unreadable],))
+            # The rows are locked by this transaction, so the delete takes each of them; only
+            # what it took is handed out all the same.
+            taken = {bytes(row[0]) for row in await deleted.fetchall()}
+        return [item for respondent, item in due.items() if respondent in taken]
+
+
+async def write_reminder(conn: Conn, respondent: bytes, row: tuple[str, bytes] | None, *,
+                         cancel: bool, session_ends: bool) -> None:
+    """A person's change to their reminder, in their turn's transaction: a new one replaces
+    any pending (after their session row, which it belongs to), a cancellation deletes it.
+    A session that ends takes its reminder with it (the foreign key)."""
+    if cancel and row is None:
+        await conn.execute("DELETE FROM reminders WHERE respondent_id = %s", (respondent,))
+    if row is not None and not session_ends:
+        await conn.execute(
+            "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (%s, %s, %s) "
+            "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
+            "sealed = excluded.sealed", (respondent, *row))
