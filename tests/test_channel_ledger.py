@@ -1,4 +1,5 @@
-"""The channels' shared ledger after migration 0005: rows of a database made with the
+"""The channels' shared ledger: what it keeps (keyed update tags, message ids only once a
+person consented) and for how long; after migration 0005 rows of a database made with the
 Telegram-only tables carry over, marked as Telegram's; WhatsApp's rows stay apart."""
 
 from __future__ import annotations
@@ -62,3 +63,37 @@ async def test_channels_keep_their_own_rows(store: Store, server_keys: ServerKey
     await again.start(T0 + timedelta(hours=2))
     assert again.claim("wamid.HBgLOTcxNTAxMjM0NTY3FQIAEhg", T0) is None  # across a restart
     await again.close()
+
+
+async def test_the_ledger_keeps_update_ids_and_only_consented_message_ids(
+        db_path: Path, store: Store, server_keys: ServerKeys) -> None:
+    ledger = ChannelLedger(store, server_keys, flush_interval=0.01)
+    await ledger.start(T0)
+    tag = ledger.claim("77", T0)
+    assert tag is not None and ledger.claim("77", T0) is None
+    ledger.handled(tag, T0)
+    person = server_keys.pseudonym("telegram", "5")
+    ledger.track(person, [("1", T0), ("2", T0)])
+    await ledger.flush()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM channel_messages").fetchone()[0] == 0
+        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM channel_updates")]
+    assert stored == [tag] and b"77" not in tag  # a keyed tag, not the id
+    await store.apply(Changes(person, T0.date(), T0, consent=ConsentIn("v", "en", T0, {})))
+    ledger.track(person, [("3", T0)])
+    assert [m for m, _ in await ledger.tracked(person, T0)] == ["1", "2", "3"]  # waited, then kept
+    assert await ledger.tracked(person, T0 + timedelta(hours=49)) == []
+    ledger.forget(person)
+    assert await ledger.tracked(person, T0) == []
+    await ledger.close()
+
+    reopened = ChannelLedger(store, server_keys)
+    await reopened.start(T0 + timedelta(hours=1))
+    assert reopened.claim("77", T0) is None  # survives a restart
+    await reopened.close()
+    later = ChannelLedger(store, server_keys)
+    # Telegram stops redelivering after 24 h; the database keeps days, so a tag is kept
+    # until its whole day is over that.
+    await later.start(T0 + timedelta(hours=50))
+    assert later.claim("77", T0) is not None
+    await later.close()

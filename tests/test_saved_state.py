@@ -104,3 +104,16 @@ async def test_an_unreadable_state_starts_the_person_again_once_kindly(
     assert STATE_UNREADABLE.msgid not in texts(second)
     later = Person(orchestrator_for(mini_script))  # and after another restart too
     assert STATE_UNREADABLE.msgid not in texts(await later.send(TextIn("hello?")))
+
+
+def test_saved_working_state_round_trips_and_reads_rows_of_the_old_form() -> None:
+    state = SessionState(sid="Ab3_x-9Z", phase=Phase.QUESTIONS, language="sw",
+                         campaign="wimn26", consent_step=2, consent_answers={"quote": False},
+                         current="themes", history=("gender", "age_band"),
+                         remembered={"themes": ("wages", "health")}, pending=("wages",),
+                         seq=12, paused=True, overlay=Overlay.LANGUAGE, counted=("opened",))
+    again = _Session.from_bytes(_Session(state, ("m1", "c2")).to_bytes())
+    assert (again.state, again.seen) == (state, ("m1", "c2"))
+    fields = json.loads(_Session(state, ()).to_bytes())["state"]
+    old_form = json.dumps({"state": json.dumps(fields), "seen": ["m1"]}).encode()
+    assert _Session.from_bytes(old_form).state == state.evolve(overlay_seq=state.seq)

@@ -1,5 +1,8 @@
-"""A whole testimony on Telegram, end to end: real PTB Application, real update JSON, the fake
-Bot API over HTTP, the real store; then the researcher's key opens exactly those answers."""
+"""A whole testimony on Telegram by long polling, end to end: real PTB Application, real update
+JSON, the fake Bot API over HTTP, the real store; the researcher's key opens exactly those
+answers. What is Telegram's own is checked on the way: clean-as-you-go edits, check marks on
+multi-choice keyboards. The same conversation by webhook, and on WhatsApp, is in
+tests/test_channel_contract.py."""
 
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TelegramBot,
-    jpeg_with_metadata,
     make_orchestrator,
     opened_testimonies,
     script_with_languages,
@@ -55,15 +57,12 @@ async def walk_the_questionnaire(bot: TelegramBot, user: TgUser, code: str = "wi
     await bot.text(user, "Pay us what we earn, on time.")
 
 
-@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
-async def test_a_whole_testimony_is_sealed_with_its_campaign(
+async def test_a_whole_testimony_by_polling_is_sealed_with_its_campaign(
         api: FakeBotApi, two_languages: Script, store: Store, server_keys: ServerKeys,
-        translator: Translator, clock: Clock, db_path: Path, researcher: KeyPair,
-        webhook: bool) -> None:
+        translator: Translator, clock: Clock, db_path: Path, researcher: KeyPair) -> None:
     orchestrator = make_orchestrator(two_languages, store, server_keys, translator, clock)
     link = await store.links.create(campaign="wimn26", partner="p", region="r", now=clock())
-    async with telegram_bot(api, orchestrator, db_path.parent, webhook=webhook,
-                            clock=clock) as bot:
+    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as bot:
         await walk_the_questionnaire(bot, AMINA, link.code)
         assert "Thank you for sharing your experience" in bot.texts(AMINA.id)[-2]
         answered = [m for m in api.messages(AMINA.id) if "How do you describe" in m["text"]]
@@ -87,33 +86,3 @@ async def test_a_whole_testimony_is_sealed_with_its_campaign(
     assert voice.body == VOICE
     assert voice.header["media"] == "voice" and voice.header["duration"] == 14
 
-
-@pytest.mark.parametrize("as_file", [False, True], ids=["photo", "image-file"])
-async def test_a_photo_is_sealed_without_its_metadata(
-        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
-        translator: Translator, clock: Clock, db_path: Path, researcher: KeyPair,
-        as_file: bool) -> None:
-    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
-    photo = jpeg_with_metadata()
-    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
-                            clock=clock) as bot:
-        await bot.text(AMINA, "/start")
-        for label in ("Yes", "Yes", "Yes", "Care work", "Wages", "Done"):
-            await bot.press(AMINA, label)
-        await bot.text(AMINA, "3")
-        api.add_file("photo-1", photo)
-        if as_file:  # sent "as a file": Telegram keeps every byte, metadata included
-            update = bot.updates.text(AMINA, "")
-            update["message"].pop("text")
-            update["message"]["document"] = {"file_id": "photo-1", "file_unique_id": "u1",
-                                             "mime_type": "image/jpeg",
-                                             "file_size": len(photo)}
-        else:
-            update = bot.updates.photo(AMINA, "photo-1", size=len(photo))
-        await bot.send(update)
-        assert "What should governments change?" in bot.last_text(AMINA.id)
-    [testimony] = opened_testimonies(db_path, researcher)
-    [sealed] = [a for a in testimony.answers if a.question_id == "wages_story"]
-    assert sealed.header["media"] == "photo" and sealed.header["mime_type"] == "image/jpeg"
-    assert sealed.body.startswith(b"\xff\xd8") and sealed.body != photo
-    assert b"SecretPhoneMaker" not in sealed.body and b"bakery" not in sealed.body

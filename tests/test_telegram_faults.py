@@ -1,17 +1,17 @@
-"""Every bad input and fault of the issue, against the real channel and the fake Bot API:
-stale and forged buttons, duplicates, 429, 403, groups, long text, unsupported messages,
-/exit, edits, typed campaign codes, floods and oversized files."""
+"""Bad input and faults that are Telegram's own, against the real channel and the fake Bot
+API: forged callback data, 429, 403 and blocking, groups and channels, edits, /start payloads,
+/exit's deleteMessages and its 48-hour window, and the Bot API's file limits. What every
+channel must do (stale buttons, redelivery, restarts, floods, long texts, unsupported
+messages, typed codes) is in tests/test_channel_contract.py."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.channels.common.flood import FloodLimits
 from bot.channels.telegram.media import BOT_API_LIMIT
 from bot.engine import Script
 from bot.i18n import Translator
@@ -30,8 +30,6 @@ from tests.telegram_support import (
 )
 
 AMINA = TgUser(8_100_200_300, "Amina", language_code="en")
-ROSA = TgUser(8_100_200_301, "Rosa", language_code="es")
-PASSED = "This question has passed."
 
 
 @pytest.fixture
@@ -66,34 +64,6 @@ def count(db: Path, sql: str) -> int:
 
 
 # -- buttons --------------------------------------------------------------------------------
-async def test_a_button_of_an_earlier_question_has_passed(
-        answers_in: Callable[[Path], int], bot: TelegramBot, api: FakeBotApi,
-                                                          db_path: Path) -> None:
-    await consent(bot, AMINA)
-    sector = bot.keyboard_message(AMINA.id)
-    old_data = sector["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
-    await bot.press(AMINA, "Care work")
-    sent = len(bot.texts(AMINA.id))
-    stale = bot.updates.callback(AMINA, sector["message_id"], old_data)  # a client's old copy
-    await bot.send(stale)
-    assert answer_text(api, stale) == PASSED
-    assert len(bot.texts(AMINA.id)) == sent  # nothing new said, nothing changed
-    assert answers_in(db_path) == 1
-
-
-async def test_a_button_of_an_earlier_session_has_passed(bot: TelegramBot, api: FakeBotApi,
-                                                         db_path: Path) -> None:
-    await bot.text(AMINA, "/start")
-    first = bot.keyboard_message(AMINA.id)
-    yes = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    await bot.press(AMINA, "No")  # declines: the session ends, nothing kept
-    await bot.text(AMINA, "/start")  # a new session, new tokens
-    stale = bot.updates.callback(AMINA, first["message_id"], yes)
-    await bot.send(stale)
-    assert answer_text(api, stale) == PASSED
-    assert count(db_path, "SELECT count(*) FROM respondents") == 0
-
-
 @pytest.mark.parametrize("data", ["garbage", "a.b:c", "x" * 64, "0:0", "zz.1:1:1"])
 async def test_malformed_callback_data_is_ignored(bot: TelegramBot, api: FakeBotApi,
                                                   data: str) -> None:
@@ -119,29 +89,6 @@ async def test_a_forged_position_changes_nothing(
 
 
 # -- delivery -------------------------------------------------------------------------------
-async def test_a_redelivered_update_is_handled_once_even_after_a_restart(
-        answers_in: Callable[[Path], int],
-        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
-        translator: Translator, clock: Clock, db_path: Path) -> None:
-    updates = UpdateFactory(api)
-    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
-    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
-                            clock=clock, updates=updates) as bot:
-        await consent(bot, AMINA)
-        press = await bot.press(AMINA, "Farm work")
-        sent = len(api.calls_to("sendMessage"))
-        await bot.send(press)  # Telegram did not get our answer in time and sends it again
-        assert len(api.calls_to("sendMessage")) == sent
-    clock.advance(seconds=2)  # Telegram takes one new webhook per second
-    restarted = make_orchestrator(mini_script, store, server_keys, translator, clock)
-    async with telegram_bot(api, restarted, db_path.parent, webhook=True,
-                            clock=clock, updates=updates) as bot:
-        await bot.send(press)
-        assert len(api.calls_to("sendMessage")) == sent
-        await bot.press(AMINA, "Wages")  # the session itself carried on across the restart
-    assert answers_in(db_path) == 1
-
-
 async def test_429_is_retried_after_retry_after(bot: TelegramBot, api: FakeBotApi) -> None:
     api.fail_next("sendMessage", status=429, retry_after=1)
     await bot.text(AMINA, "/start")
@@ -187,37 +134,6 @@ async def test_the_bot_leaves_groups_and_channels(bot: TelegramBot, api: FakeBot
 
 
 # -- what people send -----------------------------------------------------------------------
-async def test_over_long_and_empty_texts_get_kind_replies(
-        answers_in: Callable[[Path], int], bot: TelegramBot,
-                                                          db_path: Path) -> None:
-    await consent(bot, AMINA)
-    await bot.press(AMINA, "Care work")
-    await bot.press(AMINA, "Wages")
-    await bot.press(AMINA, "Done")
-    await bot.text(AMINA, "7")
-    await bot.text(AMINA, "x" * 4096)  # the longest text Telegram delivers; over our 4000
-    assert "longer than I can keep" in bot.last_text(AMINA.id)
-    await bot.text(AMINA, "\x00\x00 \x00")
-    assert "did not receive any words" in bot.last_text(AMINA.id)
-    await bot.text(AMINA, "Paid half.\x00")
-    await bot.text(AMINA, "y" * 51)  # recommendation: max_length 50
-    assert "(50 characters)" in bot.last_text(AMINA.id)
-    assert answers_in(db_path) == 4
-
-
-async def test_unsupported_messages_get_kind_replies_and_contacts_are_not_kept(
-        bot: TelegramBot, db_path: Path) -> None:
-    await consent(bot, AMINA)
-    await bot.send(bot.updates.sticker(AMINA, "sticker-1"))
-    assert "cannot take this kind of message" in bot.last_text(AMINA.id)
-    await bot.send(bot.updates.location(AMINA, 48.85, 2.35))
-    assert "cannot take this kind of message" in bot.last_text(AMINA.id)
-    await bot.send(bot.updates.contact(AMINA, "+33612345678"))
-    assert "do not share contacts" in bot.last_text(AMINA.id)
-    raw = b"".join(p.read_bytes() for p in db_path.parent.glob("testimonies.db*"))
-    assert b"612345678" not in raw and b"48.85" not in raw
-
-
 async def test_an_edit_after_an_answer_is_explained(
         api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock) -> None:
     # With CLEAN_CHAT on, an answer is gone from the chat before it could be edited.
@@ -268,22 +184,6 @@ async def test_campaign_codes_from_links_and_typed(
         assert text not in dump
 
 
-async def test_a_code_typed_after_consent_is_an_answer(bot: TelegramBot, store: Store,
-                                                       clock: Clock, db_path: Path,
-                                                       researcher: KeyPair) -> None:
-    link = await store.links.create(campaign="imrf", partner="p", region="r", now=clock())
-    await consent(bot, AMINA, start="/start " + link.code)
-    await bot.press(AMINA, "Care work")
-    await bot.press(AMINA, "Wages")
-    await bot.press(AMINA, "Done")
-    await bot.text(AMINA, "7")
-    await bot.text(AMINA, link.code)  # the testimony question: an answer like any other
-    [testimony] = opened_testimonies(db_path, researcher)
-    assert testimony.campaign == "imrf"
-    assert {a.question_id: a.header["value"] for a in testimony.answers}["wages_story"] == \
-        link.code
-
-
 # -- /exit ----------------------------------------------------------------------------------
 async def test_exit_deletes_every_message_still_deletable(bot: TelegramBot, api: FakeBotApi,
                                                           clock: Clock, db_path: Path) -> None:
@@ -330,54 +230,7 @@ async def test_exit_after_a_restart_deletes_what_was_stored(
     assert shown <= deleted  # the intro and consent too: kept in memory until consent
 
 
-async def test_a_button_from_before_a_restart_asks_again(
-        answers_in: Callable[[Path], int],
-        api: FakeBotApi, mini_script: Script, store: Store, server_keys: ServerKeys,
-        translator: Translator, clock: Clock, db_path: Path) -> None:
-    updates = UpdateFactory(api)
-    orchestrator = make_orchestrator(mini_script, store, server_keys, translator, clock)
-    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
-                            clock=clock, updates=updates) as bot:
-        await consent(bot, AMINA)
-    clock.advance(seconds=2)
-    restarted = make_orchestrator(mini_script, store, server_keys, translator, clock)
-    async with telegram_bot(api, restarted, db_path.parent, webhook=True,
-                            clock=clock, updates=updates) as bot:
-        update = await bot.press(AMINA, "Farm work")
-        assert answer_text(api, update) is None
-        assert "Welcome back" in bot.texts(AMINA.id)[-2]
-        await bot.press(AMINA, "Farm work")  # the question, asked again, takes the answer
-    assert answers_in(db_path) == 1
-
-
-# -- floods and files -----------------------------------------------------------------------
-async def test_a_flood_is_slowed_down_and_nothing_is_dropped_silently(
-        api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock,
-        caplog: pytest.LogCaptureFixture) -> None:
-    # A slow refill (a token every 250 ms): the queued messages find the bucket empty even
-    # when a loaded machine takes a while over each message.
-    limits = FloodLimits(burst=3, per_second=4, max_waiting=5)
-    async with telegram_bot(api, orchestrator, db_path.parent, webhook=True, clock=clock,
-                            flood=limits) as bot:
-        await consent(bot, AMINA)
-        await asyncio.sleep(0.8)  # the bucket fills again
-        handled = bot.channel.handled
-        updates = [bot.updates.text(AMINA, f"message {n}") for n in range(30)]
-        responses = await asyncio.gather(*(bot.post(u) for u in updates))
-        assert {r.status_code for r in responses} == {200}  # at once: none holds a connection
-        await bot.text(ROSA, "/start")  # someone else meanwhile is answered, not queued
-        assert "Please read" in bot.texts(ROSA.id)[0]
-        assert bot.channel.handled < handled + 31  # while Amina's messages still wait
-        await bot.wait_handled(handled + 31)
-        texts = bot.texts(AMINA.id)
-        assert sum("sending messages very quickly" in t for t in texts) == 1
-        assert sum("did not keep your last messages" in t for t in texts) == 1
-        # Each message was answered, in order, or is one the person was asked to send again.
-        answered = sum("Please choose one of the buttons" in t for t in texts)
-        refused = sum(r.message == "flood_refused" for r in caplog.records)
-        assert answered >= limits.burst and refused >= 1 and answered + refused == 30
-
-
+# -- files ---------------------------------------------------------------------------------
 async def test_a_file_over_the_limit_gets_a_clear_reply(
         api: FakeBotApi, orchestrator: Orchestrator, db_path: Path, clock: Clock,
         answers_in: Callable[[Path], int]) -> None:

@@ -1,25 +1,14 @@
-"""The channel's small pure parts, and its ledger on a real database: callback data, typed
-codes, splitting long texts, keyboards, photo scrubbing, update reading, the flood bucket."""
+"""The Telegram channel's small pure parts: splitting long texts (UTF-16 counted), keyboards,
+answered questions, reading updates. The parts every channel shares (button data, typed codes,
+photo scrubbing, the flood bucket) are in tests/test_channel_common.py, the ledger in
+tests/test_channel_ledger.py, saved working states in tests/test_saved_state.py."""
 
 from __future__ import annotations
 
-import io
-import sqlite3
-from datetime import timedelta
-from pathlib import Path
-
 import pytest
-from PIL import Image
 
 from bot import outbound as out
-from bot.channels.common.codec import (
-    MAX_CALLBACK_BYTES,
-    decode_callback,
-    encode_callback,
-)
-from bot.channels.common.flood import FloodLimits, TokenBucket
 from bot.channels.common.inbound import Ignored, Said
-from bot.channels.common.media import PhotoError, strip_photo
 from bot.channels.telegram.inbound import NotPrivate, read_update
 from bot.channels.telegram.render import (
     MAX_TEXT,
@@ -30,37 +19,6 @@ from bot.channels.telegram.render import (
 )
 from bot.engine import MediaIn, Start, TextIn, Unsupported
 from bot.engine.actions import DONE_KEY, SKIP_KEY
-from bot.links.codes import typed_code
-from storage.ledger import ChannelLedger
-from storage.server_keys import ServerKeys
-from storage.store import Changes, ConsentIn, Store
-from tests.conftest import T0
-from tests.telegram_support import jpeg_with_metadata
-
-
-# -- callback data and codes ----------------------------------------------------------------
-def test_callback_data_round_trips_and_always_fits() -> None:
-    longest = "A" * 24 + "." + "9" * 9  # the largest token the codec accepts
-    data = encode_callback(longest, 99)
-    assert len(data.encode()) <= MAX_CALLBACK_BYTES
-    press = decode_callback(data)
-    assert press is not None and (press.token, press.position) == (longest, 99)
-    assert decode_callback(encode_callback("x-Y_z1.3", 0)) is not None
-
-
-@pytest.mark.parametrize("data", [None, "", "tok:1", "a.1", "a.1:", "a.1:x", "a.1:100",
-                                  "a b.1:1", "a.1:1\n", "é.1:1", "a.1:1:2", "x" * 65])
-def test_malformed_callback_data_decodes_to_nothing(data: str | None) -> None:
-    assert decode_callback(data) is None
-
-
-@pytest.mark.parametrize(("text", "code"), [
-    ("wimn26", "wimn26"), ("  start   KL-07 ", "KL-07"), ("/START abc", "abc"),
-    ("start: x_1", "x_1"), ("Hello", None), ("yes", None), ("42", None), ("ab1", None),
-    ("two words1", None), ("start", None), ("wimn26!", None), ("a" * 64 + "1", None),
-])
-def test_typed_codes(text: str, code: str | None) -> None:
-    assert typed_code(text) == code
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -91,37 +49,6 @@ def test_keyboards_mark_choices_and_put_skip_last() -> None:
 def test_an_answered_question_stays_within_the_limit() -> None:
     assert answered_text("How old?", "25-34") == "How old?\n\n→ 25-34"
     assert utf16_len(answered_text("q" * 4090, "an answer")) <= MAX_TEXT
-
-
-# -- photos ---------------------------------------------------------------------------------
-def test_photos_lose_every_piece_of_metadata_and_stay_upright() -> None:
-    original = jpeg_with_metadata()
-    clean = strip_photo(original)
-    for secret in (b"SecretPhoneMaker", b"bakery", b"48.85", b"TRAILING", b"Exif"):
-        assert secret not in clean
-    with Image.open(io.BytesIO(clean)) as image:
-        assert image.format == "JPEG" and image.size == (20, 40)  # turned as the phone showed
-        assert not image.getexif() and "comment" not in image.info
-
-
-def test_images_sent_as_files_are_re_encoded_too() -> None:
-    buffer = io.BytesIO()
-    Image.new("RGBA", (10, 10)).save(buffer, format="PNG")
-    with Image.open(io.BytesIO(strip_photo(buffer.getvalue()))) as image:
-        assert image.format == "JPEG"
-
-
-@pytest.mark.parametrize("data", [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
-def test_unreadable_images_are_refused(data: bytes) -> None:
-    with pytest.raises(PhotoError):
-        strip_photo(data)
-
-
-def test_a_decompression_bomb_is_refused() -> None:
-    buffer = io.BytesIO()
-    Image.new("1", (12_000, 12_000)).save(buffer, format="PNG")  # 144 Mpx, tiny file
-    with pytest.raises(PhotoError):
-        strip_photo(buffer.getvalue())
 
 
 # -- reading updates ------------------------------------------------------------------------
@@ -175,66 +102,3 @@ def test_groups_and_channels_are_not_private() -> None:
         "chat": group, "new_chat_member": {"status": "left"}}}), Ignored)
 
 
-# -- flood bucket ---------------------------------------------------------------------------
-def test_the_bucket_lets_a_burst_through_then_paces() -> None:
-    now = [0.0]
-    bucket = TokenBucket(FloodLimits(burst=3, per_second=2.0), clock=lambda: now[0])
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take() == pytest.approx(0.5)
-    assert bucket.take() == pytest.approx(1.0)  # queued behind the one before
-    now[0] = 10.0
-    assert bucket.take() == 0.0 and bucket.refilled(20.0)
-
-
-# -- the ledger -----------------------------------------------------------------------------
-async def test_the_ledger_keeps_update_ids_and_only_consented_message_ids(
-        db_path: Path, store: Store, server_keys: ServerKeys) -> None:
-    ledger = ChannelLedger(store, server_keys, flush_interval=0.01)
-    await ledger.start(T0)
-    tag = ledger.claim("77", T0)
-    assert tag is not None and ledger.claim("77", T0) is None
-    ledger.handled(tag, T0)
-    person = server_keys.pseudonym("telegram", "5")
-    ledger.track(person, [("1", T0), ("2", T0)])
-    await ledger.flush()
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM channel_messages").fetchone()[0] == 0
-        stored = [bytes(r[0]) for r in conn.execute("SELECT tag FROM channel_updates")]
-    assert stored == [tag] and b"77" not in tag  # a keyed tag, not the id
-    await store.apply(Changes(person, T0.date(), T0, consent=ConsentIn("v", "en", T0, {})))
-    ledger.track(person, [("3", T0)])
-    assert [m for m, _ in await ledger.tracked(person, T0)] == ["1", "2", "3"]  # waited, then kept
-    assert await ledger.tracked(person, T0 + timedelta(hours=49)) == []
-    ledger.forget(person)
-    assert await ledger.tracked(person, T0) == []
-    await ledger.close()
-
-    reopened = ChannelLedger(store, server_keys)
-    await reopened.start(T0 + timedelta(hours=1))
-    assert reopened.claim("77", T0) is None  # survives a restart
-    await reopened.close()
-    later = ChannelLedger(store, server_keys)
-    # Telegram stops redelivering after 24 h; the database keeps days, so a tag is kept
-    # until its whole day is over that.
-    await later.start(T0 + timedelta(hours=50))
-    assert later.claim("77", T0) is not None
-    await later.close()
-
-
-# -- the orchestrator's saved state (rewritten for speed in this issue) ---------------------
-def test_saved_working_state_round_trips_and_reads_rows_of_the_old_form() -> None:
-    import json
-
-    from bot.engine.state import Overlay, Phase, SessionState
-    from bot.orchestrator import _Session
-
-    state = SessionState(sid="Ab3_x-9Z", phase=Phase.QUESTIONS, language="sw",
-                         campaign="wimn26", consent_step=2, consent_answers={"quote": False},
-                         current="themes", history=("gender", "age_band"),
-                         remembered={"themes": ("wages", "health")}, pending=("wages",),
-                         seq=12, paused=True, overlay=Overlay.LANGUAGE, counted=("opened",))
-    again = _Session.from_bytes(_Session(state, ("m1", "c2")).to_bytes())
-    assert (again.state, again.seen) == (state, ("m1", "c2"))
-    fields = json.loads(_Session(state, ()).to_bytes())["state"]
-    old_form = json.dumps({"state": json.dumps(fields), "seen": ["m1"]}).encode()
-    assert _Session.from_bytes(old_form).state == state.evolve(overlay_seq=state.seq)

@@ -157,24 +157,6 @@ async def test_numbered_questions_and_several_answers_by_number(
     assert answers["themes"] == ["wages", "health"] and answers["months_unpaid"] == 1
 
 
-async def test_a_redelivered_message_and_a_stale_button(
-        graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
-        researcher: KeyPair) -> None:
-    async with whatsapp_bot(graph, mini, db_path.parent, clock=clock) as bot:
-        await consent(bot)
-        question = bot.last_with_options(AMAL)
-        press = graph.reply(AMAL, question, "Care work")
-        await bot.deliver(press)
-        sent = len(graph.sent)
-        await bot.deliver(press)  # Meta delivers it again
-        assert len(graph.sent) == sent
-        await bot.deliver(graph.reply(AMAL, question, "Farm work"))  # an earlier question
-        assert bot.texts(AMAL)[-1] == "This question has passed."
-    [testimony] = opened_testimonies(db_path, researcher)
-    assert {a.question_id: a.header["value"] for a in testimony.answers} == {
-        "sector": ["care"]}
-
-
 async def test_rate_limits_are_retried_and_the_window_error_is_not(
         graph: FakeGraphApi, mini: Orchestrator, db_path: Path, clock: Clock,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 from bot import outbound as out
 from bot.channels.common.text import shorten
-from bot.channels.whatsapp.render import render_prompt
+from bot.channels.whatsapp.render import MAX_BUTTON_TITLE, MAX_ROWS, render_prompt
 from bot.engine.actions import DONE_KEY
+from bot.engine.messages import SKIP_BUTTON
 from bot.engine.text import Text, flow_text
+from bot.flow import load_questionnaire
+from bot.flow.model import QuestionKind
 from bot.i18n import Translator
+from tests.conftest import DEFAULT_FLOWS, ROOT
 
 
 def english(text: Text) -> str:
@@ -97,3 +103,58 @@ def test_long_answer_labels_get_an_optional_short_form_slot_in_the_catalogs() ->
     assert all(len(text) > SHORT_FORM_OVER for text in short.values())
     pot = (flows.parent.parent / "locales" / "messages.pot").read_text(encoding="utf-8")
     assert all(f'msgctxt "{context}"' in pot for context in short)
+
+
+SHORT_CONTEXT = "|short"
+
+
+def shipped_catalogs() -> list[Path]:
+    return sorted((ROOT / "locales").glob("*/LC_MESSAGES/messages.po"))
+
+
+@pytest.mark.parametrize("po_path", shipped_catalogs(), ids=lambda p: p.parent.parent.name)
+def test_every_catalog_has_every_short_form_within_a_button_title(po_path: Path) -> None:
+    """Translators are told "at most 20 characters": the button title limit, the tighter of
+    WhatsApp's two, so one short form serves a button and a list row alike. Measured as the
+    renderer measures (characters, not bytes)."""
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=po_path.parent.parent.name)
+    shorts = {m.context: m.string for m in catalog
+              if m.id and m.context and m.context.endswith(SHORT_CONTEXT)}
+    assert len(shorts) == len(short_form_contexts())
+    problems = [f"{context}: empty" for context, short in shorts.items() if not short]
+    problems += [f"{context}: {short!r} is {len(short)} characters"
+                 for context, short in shorts.items() if len(short) > MAX_BUTTON_TITLE]
+    assert not problems, "\n".join(problems)
+
+
+def short_form_contexts() -> set[str]:
+    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+        return {m.context for m in read_po(handle)
+                if m.id and m.context and m.context.endswith(SHORT_CONTEXT)}
+
+
+@pytest.mark.parametrize("language", ["en", *(p.parent.parent.name for p in shipped_catalogs())])
+def test_every_single_answer_question_of_ten_or_fewer_is_tappable_in_every_language(
+        language: str) -> None:
+    """With the catalogs' short forms (and the cut after a word for the rest), no question
+    that WhatsApp could show as buttons or a list falls back to typing numbers."""
+    flow = load_questionnaire(DEFAULT_FLOWS / "default.toml")
+    translator = Translator()
+    checked = 0
+    for question in flow.questions:
+        if question.kind is not QuestionKind.SINGLE or not question.choices:
+            continue
+        labels = [flow_text(flow.id, f"{question.context_id}.{c.id}", c.label)
+                  for c in question.choices]
+        buttons = tuple(out.Button(c.id, translator.render(label, language),
+                                   short=translator.short(label, language))
+                        for c, label in zip(question.choices, labels, strict=True))
+        skip = translator.render(SKIP_BUTTON, language) if question.optional else None
+        if len(buttons) + (skip is not None) > MAX_ROWS:
+            continue
+        rendered = render_prompt(out.Prompt("abc.1", "?", buttons, skip_label=skip),
+                                 lambda text: translator.render(text, language))
+        assert rendered.payload["type"] == "interactive", (language, question.id)
+        checked += 1
+    assert checked > 10
