@@ -297,6 +297,16 @@ async def test_a_reminder_shows_only_its_day_goes_out_once_and_then_is_gone(
     assert "Welcome back" in " ".join(texts(replies))
 
 
+async def test_the_reminders_a_person_asked_for_are_counted_beyond_the_session(
+    bot: Orchestrator, shared_store: StoreBackend, server_keys: ServerKeys,
+) -> None:
+    """At most two per person in all: the count lives in the sealed profile, which outlives
+    the working state, on both backends."""
+    await Reachable(bot).ask_for_reminder("1")
+    status = await shared_store.status(server_keys.pseudonym("test", USER))
+    assert status.known and status.reminders_asked == 1
+
+
 @pytest.mark.parametrize("how", ["exit", "delete", "complete", "write"])
 async def test_a_pending_reminder_is_cancelled(
     backend: Backend, bot: Orchestrator, clock: Clock, how: str,

@@ -136,7 +136,8 @@ class PostgresStore:
                 log.warning("profile_unreadable")
         state = (self._keys.open_state(respondent, bytes(state_blob))
                  if state_blob is not None else None)
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied))
+        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
+                                profile.reminders_asked)
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn:
