@@ -7,6 +7,7 @@ transaction and recorded in `schema_migrations`, as sqlite-utils does.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -147,7 +148,7 @@ def values_statements(head: str, columns: int, tail: str,
     while start < len(rows):
         size = min(ROWS_PER_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
         chunk = rows[start:start + size]
-        flat = tuple(value for row in chunk for value in row)
+        flat = tuple(itertools.chain.from_iterable(chunk))
         statements.append((f"{head} VALUES {', '.join([one] * size)} {tail}", [flat]))
         start += size
     return statements

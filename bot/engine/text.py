@@ -18,6 +18,17 @@ class Text:
     count: int | None = None
     verbatim: bool = False  # already in its final form (e.g. a language's own name)
 
+    def __hash__(self) -> int:
+        """Hashed once: texts are the keys of the rendered-text caches, looked up several
+        times on every update (the generated hash re-hashes all six fields each time)."""
+        try:
+            return self.__dict__["_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = hash((self.msgid, self.context, self.params, self.plural, self.count,
+                          self.verbatim))
+            self.__dict__["_hash"] = value
+            return value
+
     @classmethod
     def raw(cls, text: str) -> Text:
         return cls(text, verbatim=True)
