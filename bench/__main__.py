@@ -1,7 +1,7 @@
 """`make bench`: the benchmark suite, one table ending with `pipeline/baseline ratio: X.XX`.
 
 The parts also run alone: `python -m bench.pipeline` (the Telegram issue's benchmark, 300 at
-once, best of three rounds) and `python -m bench.export` (25,000 to 100,000 answers).
+once, best of five rounds) and `python -m bench.export` (25,000 to 100,000 answers).
 Each module exposes `main()` (returning an exit status or None) and prints its figures."""
 
 from __future__ import annotations
