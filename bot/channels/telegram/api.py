@@ -13,9 +13,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
-from telegram.request import RequestData
+from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.telegram.webhook import reply_in_response
@@ -51,8 +52,12 @@ class ChannelBot(ExtBot[int]):
         # value itself, which is what the request sends.
         request_data = RequestData([RequestParameter(name, value, None)
                                     for name, value in data.items()])
-        return await self.request.post(url=f"{self.base_url}/{method}",
-                                       request_data=request_data)
+        # What BaseRequest.post does (PTB's `_request_wrapper` turns HTTP statuses into its
+        # exceptions), with the answer parsed by orjson: Telegram echoes each message sent,
+        # its keyboard included: json.loads takes 6 us over that, orjson 2.5.
+        payload = await self.request._request_wrapper(
+            url=f"{self.base_url}/{method}", method="POST", request_data=request_data)
+        return _result(payload)
 
     async def send_text(self, chat_id: int, text: str, markup: Markup | None = None
                         ) -> tuple[int, datetime]:
@@ -96,6 +101,16 @@ class ChannelBot(ExtBot[int]):
         """Best effort: a group we were already removed from answers 400 or 403."""
         with contextlib.suppress(BadRequest, Forbidden):
             await self.call("leaveChat", {"chat_id": chat_id})
+
+
+def _result(payload: bytes) -> Any:
+    """The `result` of a successful Bot API answer; what orjson refuses, PTB parses (and
+    raises its own error for an answer that is not JSON at all)."""
+    try:
+        answer = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        answer = BaseRequest.parse_json_payload(payload)
+    return answer["result"]
 
 
 def _encoded(value: object) -> str:
