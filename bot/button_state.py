@@ -64,7 +64,8 @@ CARRIED_FIELDS = frozenset({"sid", "phase", "language", "language_chosen", "camp
                             "consent_step", "consent_answers", "seq", "paused", "overlay",
                             "overlay_seq", "counted"})
 EMPTY_BEFORE_CONSENT = frozenset({"current", "history", "remembered", "pending",
-                                  "reminders_asked", "reminder_pending", "reminded"})
+                                  "reminders_asked", "reminder_pending", "reminded",
+                                  "reminder_offered", "heard_at"})
 CALLERS_FIELDS = frozenset({"stored", "copied", "reminder_options"})  # set for each event
 _BLANK = SessionState(sid="")
 

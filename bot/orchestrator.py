@@ -137,6 +137,17 @@ class _Address:
     reach: Reach | None
 
 
+@dataclass
+class _Heard:
+    """Someone mid-questionnaire this worker heard from, where several workers share the
+    database and none keeps the person's state in memory: whom the offer after a quiet while
+    may go to, and from when they are quiet. In memory only, like `_Session.touched`."""
+
+    address: _Address
+    campaign: str | None
+    at: datetime  # their last message as this worker knows it (their state's `heard_at`)
+
+
 @dataclass(frozen=True)
 class _Outward:
     """The tokens buttons carry out of this worker, for the engine's tokens."""
@@ -185,6 +196,9 @@ class Orchestrator:
             weakref.WeakValueDictionary())
         # Before consent nothing may be stored, so that state lives only here, in memory.
         self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+        # Several workers: the people this one heard from mid-questionnaire (their states are
+        # in the database), for the offer after a quiet while; least recently heard first.
+        self._heard: OrderedDict[bytes, _Heard] = OrderedDict()
         # The language a person chose in a conversation that ended with nothing stored (they
         # declined): if they write again, they are not greeted in another language.
         self._chosen_languages: OrderedDict[bytes, str] = OrderedDict()
@@ -244,7 +258,9 @@ class Orchestrator:
                       language_hint: str | None,
                       fetch_media: MediaFetcher | None,
                       wording: Mapping[Text, Text] | None,
-                      address: _Address) -> list[out.Outbound]:
+                      address: _Address, loaded: _Session | None = None
+                      ) -> list[out.Outbound]:
+        """`loaded`: the person's session, read already in this turn."""
         carried = None
         pressed: tuple[str, str] | None = None  # (engine token, carried token)
         if isinstance(event, ChoiceIn) and button_state.is_carried(event.token):
@@ -256,7 +272,8 @@ class Orchestrator:
             else:
                 pressed = (carried.token, event.token)
                 event = ChoiceIn(carried.token, event.key)
-        session = await self._load(turn, respondent, language_hint, carried)
+        session = (loaded if loaded is not None
+                   else await self._load(turn, respondent, language_hint, carried))
         options = (address.reach.options
                    if address.reach is not None and self.store.supports_reminders else ())
         if session.state.reminder_options != options:
@@ -269,6 +286,11 @@ class Orchestrator:
             event, event_id = Repeat(), None
         event = await self._attribute(turn, event, session.state, now, language_hint)
         new_state, actions = step(self.script, session.state, event, now)
+        if (self.store.shared and new_state is not None and new_state.phase is Phase.QUESTIONS
+                and not isinstance(event, Quiet | Repeat)):
+            # The person wrote (not a redelivery): whichever worker is quiet-watching them
+            # learns it from the saved state, as nobody keeps it in memory.
+            new_state = new_state.evolve(heard_at=now)
         language = (new_state or session.state).language or self.script.default_language
         try:
             changes = await self._changes(respondent, session.state, new_state, actions, now,
@@ -321,6 +343,11 @@ class Orchestrator:
             if oldest.touched is not None and oldest.touched >= cutoff:
                 break
             del self._sessions[respondent]
+        while self._heard:
+            respondent, heard = next(iter(self._heard.items()))
+            if heard.at >= cutoff:
+                break
+            del self._heard[respondent]
         closed = await self.store.expire_sessions(cutoff)
         if closed:
             log.info("sessions_expired count=%d", closed)
@@ -412,6 +439,7 @@ class Orchestrator:
         if session is None or (self.store.shared and session.state.consented):
             # (Several workers: once consent is given the database holds it, see _load.)
             self._sessions.pop(respondent, None)
+            self._listen(respondent, session.state if session else None, address)
             return
         session.touched = now
         session.address = address
@@ -420,6 +448,19 @@ class Orchestrator:
         self._sessions.move_to_end(respondent)
         while len(self._sessions) > MEMORY_SESSIONS:
             self._sessions.popitem(last=False)
+
+    def _listen(self, respondent: bytes, state: SessionState | None,
+                address: _Address) -> None:
+        """Several workers: keep (in memory) or forget someone whom a quiet while may bring
+        the offer, by their state as just saved or read."""
+        if (state is None or state.heard_at is None or address.reach is None
+                or not offers_after_quiet(state)):
+            self._heard.pop(respondent, None)
+            return
+        self._heard[respondent] = _Heard(address, state.campaign, state.heard_at)
+        self._heard.move_to_end(respondent)
+        while len(self._heard) > MEMORY_SESSIONS:
+            self._heard.popitem(last=False)
 
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
@@ -480,8 +521,9 @@ class Orchestrator:
     # -- the one offer after a quiet while (the job in bot/reminder_offers.py) -------------
     def quiet_people(self, since: datetime) -> list[QuietPerson]:
         """Whom a quiet while would bring the offer: silent since before `since`, by the
-        last activity kept in memory (a restart forgets it: then nobody). Several workers
-        keep no sessions in memory, so none of theirs is found."""
+        last activity kept in memory (a restart forgets it: then nobody). One worker finds
+        them among the sessions it keeps; several, among the people each one heard from
+        (whether another worker heard from them since is found in their turn)."""
         found = []
         for respondent, session in self._sessions.items():
             touched, address = session.touched, session.address
@@ -489,6 +531,10 @@ class Orchestrator:
                     and address.reach is not None and offers_after_quiet(session.state)):
                 found.append(QuietPerson(respondent, address.channel, address.user_id,
                                          touched, session.state.campaign))
+        for respondent, heard in self._heard.items():
+            if heard.at <= since:
+                found.append(QuietPerson(respondent, heard.address.channel,
+                                         heard.address.user_id, heard.at, heard.campaign))
         return found
 
     async def offer_after_quiet(self, person: QuietPerson) -> list[out.Outbound]:
@@ -496,11 +542,33 @@ class Orchestrator:
         rendered; nothing if they wrote since they were found."""
         respondent = person.respondent
         async with self._lock(respondent), self.store.turn(respondent) as turn:
+            if self.store.shared:
+                return await self._offer_after_quiet_shared(turn, person)
             session = self._sessions.get(respondent)
             if session is None or session.touched != person.since or session.address is None:
                 return []
             return await self._handle(turn, respondent, Quiet(), None, None, None, None,
                                       session.address)
+
+    async def _offer_after_quiet_shared(self, turn: Turn, person: QuietPerson
+                                        ) -> list[out.Outbound]:
+        """Several workers, in the person's turn (their lock across the cluster): their state
+        as saved says whether anyone heard from them since this worker did. If so, this worker
+        watches on from that later message (the one that heard it does too; the first to
+        find them quiet makes the offer, saved in the state, so the other finds it made)."""
+        respondent = person.respondent
+        heard = self._heard.get(respondent)
+        if heard is None or heard.at != person.since:
+            return []  # they wrote to this worker since they were found
+        session = await self._load(turn, respondent, None)
+        if session.unreadable:
+            self._heard.pop(respondent, None)  # their next message begins again, kindly
+            return []
+        if session.state.heard_at != heard.at:
+            self._listen(respondent, session.state, heard.address)
+            return []
+        return await self._handle(turn, respondent, Quiet(), None, None, None, None,
+                                  heard.address, loaded=session)
 
     # -- reminders (the job in bot/reminders.py) -------------------------------------------
     async def due_reminders(self) -> list[Due]:

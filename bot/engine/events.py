@@ -64,8 +64,10 @@ class Repeat:
 @dataclass(frozen=True)
 class Quiet:
     """Not something the person did: they have been quiet for a while in the middle of the
-    questionnaire (the caller's clock, in memory, says so; it also keeps the channel's reply
-    window and the quiet hours). The one moment a reminder may be offered unasked."""
+    questionnaire (the caller's clock, in memory, says so, and where several workers share
+    the database, their state's `heard_at` that no other worker heard from them since; the
+    caller also keeps the channel's reply window and the quiet hours). The one moment a
+    reminder may be offered unasked."""
 
 
 Event = Start | TextIn | ChoiceIn | CommandIn | MediaIn | Unsupported | Repeat | Quiet

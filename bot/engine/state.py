@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +59,11 @@ class SessionState:
     reminder_pending: bool = False  # one is scheduled and not yet sent
     reminded: bool = False
     reminder_offered: bool = False  # an offer was made in this session (quiet: never again)
+    # When the person last wrote mid-questionnaire, set by the caller only where several
+    # workers share the database (none keeps the state in memory): a worker about to make the
+    # offer after a quiet while finds here whether another one heard from them since. Saved
+    # only inside the encrypted state. None: not known (one worker, or an older saved form).
+    heard_at: datetime | None = None
 
     @property
     def consented(self) -> bool:

@@ -26,6 +26,9 @@ History of the form:
   caller's `reminder_options`); the detour `reminder`. Older forms take the defaults.
 - 5: `reminder_offered`: a reminder was offered in this session (after a quiet while it is
   offered only once). Older forms take the default (not offered).
+- 6: `heard_at`: when the person last wrote mid-questionnaire (kept only where several
+  workers share the database). Older forms read as not known (None): no worker then makes
+  the offer after a quiet while until the person writes again.
 """
 
 from __future__ import annotations
@@ -33,13 +36,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, fields
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from bot.engine.state import Overlay, Phase, SessionState
 
-STATE_VERSION = 5
+STATE_VERSION = 6
 
 
 class UnreadableState(ValueError):
@@ -126,6 +130,15 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
 
 
+def _moment(value: Any) -> datetime:
+    """A time with its offset (orjson writes RFC 3339); one without could not be compared
+    with the clock's."""
+    moment = datetime.fromisoformat(_of(str)(value))
+    if moment.utcoffset() is None:
+        raise ValueError("expected a time with an offset")
+    return moment
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise TypeError("expected a list")
@@ -153,6 +166,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "tuple[str, ...]": _strings,
     "Mapping[str, bool]": _mapping(_of(bool)),
     "Mapping[str, tuple[str, ...]]": _mapping(_strings),
+    "datetime | None": _optional(_moment),
 }
 _UNCONVERTED = [f.name for f in _FIELDS if str(f.type) not in _CONVERTERS]
 if _UNCONVERTED:
