@@ -19,7 +19,7 @@ from bot.engine import Phase, Script, SessionState
 from bot.engine.state import Overlay
 from storage.links import CODE_ALPHABET, CODE_LENGTH, EXPIRED_PREFIX
 from storage.server_keys import ServerKeys
-from tests.conftest import OrchestratorFactory
+from tests.conftest import T0, OrchestratorFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 WHATSAPP_ROW_ID = 200  # characters; reply buttons allow 256
@@ -127,7 +127,8 @@ def test_a_state_with_anything_of_the_questionnaire_is_not_carried(
     state = before_consent(default_script)
     for name, value in (("current", "sector"), ("history", ("sector",)),
                         ("remembered", {"sector": ("care",)}), ("pending", ("care",)),
-                        ("reminders_asked", 1), ("reminder_pending", True), ("reminded", True)):
+                        ("reminders_asked", 1), ("reminder_pending", True), ("reminded", True),
+                        ("reminder_offered", True), ("heard_at", T0)):
         assert name in button_state.EMPTY_BEFORE_CONSENT
         assert carry(state.evolve(**{name: value}), default_script, ALICE, server_keys) is None
 

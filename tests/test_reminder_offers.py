@@ -1,12 +1,15 @@
 """The one reminder offer after a quiet while, on Telegram and WhatsApp end to end (the fake
-platform APIs, a real store) with a fake clock; the count of reminders kept across sessions;
-a reminder that failed to go out is not counted."""
+platform APIs, a real store: SQLite, and PostgreSQL, where no worker keeps a consented
+session in memory) with a fake clock; the count of reminders kept across sessions; a
+reminder that failed to go out is not counted. Several workers on one PostgreSQL: one offer
+in all, and none to someone who wrote to another worker meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,19 +17,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine import Script
+from bot import outbound as out
+from bot.engine import Script, TextIn
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminder_offers import offer_allowed, offer_to_quiet
 from bot.reminders import every_while_running, send_due
+from storage.backend import StoreBackend
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
-from storage.store import PROFILE_PURPOSE, Profile, Store
+from storage.store import PROFILE_PURPOSE, Changes, Profile, Store
 from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
+from tests.store_backends import Backend
 from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+from tests.test_store import texts
+from tests.test_store_conformance import Reachable
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_302, "Amina", language_code="en")
@@ -38,10 +46,21 @@ QUIET = timedelta(hours=2)
 UTC_ZONE = ZoneInfo("UTC")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, db_path: Path, researcher: KeyPair,
+                server_keys: ServerKeys) -> AsyncIterator[StoreBackend]:
+    """Each rule on both backends: on PostgreSQL the quiet time is checked against the
+    person's saved state (no consented session is kept in memory there)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
+    opened = await Backend(request.param, url, db_path).open([researcher.public], server_keys)
+    yield opened
+    await opened.close()
+
+
 @pytest.fixture
-def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
+def orchestrator(mini_script: Script, store: StoreBackend, server_keys: ServerKeys,
                  translator: Translator, clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
+    return Orchestrator(mini_script, store, server_keys, translator, clock)
 
 
 @pytest.fixture
@@ -68,7 +87,7 @@ def offers(bot: TelegramBot) -> int:
 
 
 async def test_offered_once_after_the_quiet_time_and_a_choice_schedules_it(
-        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: StoreBackend) -> None:
     await consent(bot)
     clock.advance(hours=1, minutes=59)
     assert await tick(orchestrator, bot) == 0  # not before
@@ -118,7 +137,7 @@ async def test_writing_resets_the_quiet_time(bot: TelegramBot, orchestrator: Orc
 
 
 async def test_not_in_quiet_hours_but_the_next_morning(
-        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: StoreBackend) -> None:
     manila = ZoneInfo("Asia/Manila")
     clock.now = datetime(2026, 11, 2, 19, 30, tzinfo=manila).astimezone(UTC)
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
@@ -194,7 +213,7 @@ async def test_a_restart_forgets_who_went_quiet(
 
 async def test_a_blocked_person_is_not_offered_and_their_session_ends(
         bot: TelegramBot, api: FakeBotApi, orchestrator: Orchestrator, clock: Clock,
-        store: Store, server_keys: ServerKeys) -> None:
+        store: StoreBackend, server_keys: ServerKeys) -> None:
     await consent(bot)
     api.block_user(AMINA.id)
     clock.advance(hours=2)
@@ -260,7 +279,7 @@ async def test_whatsapp_offer_inside_the_window_only(
 
 async def test_a_failed_whatsapp_reminder_is_neither_sent_nor_followed(
         graph: FakeGraphApi, orchestrator: Orchestrator, db_path: Path, clock: Clock,
-        store: Store) -> None:
+        store: StoreBackend) -> None:
     async with consented_on_whatsapp(graph, orchestrator, db_path, clock,
                                      "reminder_v1") as bot:
         channels = {"whatsapp": bot.service.reminding}
@@ -280,7 +299,7 @@ async def test_a_failed_whatsapp_reminder_is_neither_sent_nor_followed(
 
 # -- at most two per person, also across sessions -------------------------------------------
 async def test_two_reminders_per_person_survive_the_session(
-        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store,
+        bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: StoreBackend,
         server_keys: ServerKeys) -> None:
     await consent(bot)
     for label in ("Tomorrow", "In 3 days"):
@@ -323,3 +342,126 @@ async def test_a_round_under_way_finishes_when_the_bot_stops() -> None:
     async with every_while_running(one_round, timedelta(minutes=5), "test"):
         await started.wait()
     assert finished == [True]
+
+
+# -- several workers on one PostgreSQL ------------------------------------------------------
+class Outreach:
+    """A channel that can reach anyone at any time (no reply window), delivering what a
+    worker decides in the person's turn, as the platform channels do; it keeps the offers."""
+
+    channel = "test"
+    reply_window: timedelta | None = None
+
+    def __init__(self) -> None:
+        self.offers: list[tuple[str, list[out.Outbound]]] = []
+
+    async def remind(self, user_id: str, text: str, language: str,
+                     asked_at: datetime) -> bool:
+        return True
+
+    async def reach_out(self, user_id: str,
+                        decide: Callable[[], Awaitable[list[out.Outbound]]]) -> bool:
+        replies = await decide()
+        if replies:
+            self.offers.append((user_id, replies))
+        return bool(replies)
+
+
+@pytest.fixture
+async def two_workers(postgres_url: str, db_path: Path, mini_script: Script,
+                      researcher: KeyPair, server_keys: ServerKeys, translator: Translator,
+                      clock: Clock) -> AsyncIterator[tuple[Orchestrator, Orchestrator]]:
+    backend = Backend("postgres", postgres_url, db_path)
+    first, second = [await backend.open([researcher.public], server_keys) for _ in range(2)]
+    yield (Orchestrator(mini_script, first, server_keys, translator, clock),
+           Orchestrator(mini_script, second, server_keys, translator, clock))
+    await first.close()
+    await second.close()
+
+
+async def everywhere(*workers: Orchestrator, outreach: Outreach) -> int:
+    """The offer job's round on every worker at the same moment, as on several machines."""
+    channels = {"test": outreach}
+    return sum(await asyncio.gather(*(offer_to_quiet(worker, channels, QUIET)
+                                      for worker in workers)))
+
+
+async def test_across_two_workers_one_offer_in_all_from_the_one_that_heard_last_or_another(
+        two_workers: tuple[Orchestrator, Orchestrator], clock: Clock) -> None:
+    first, second = two_workers
+    person = Reachable(first)
+    await person.consent()
+    clock.advance(minutes=30)
+    person.orchestrator = second
+    assert texts(await person.press("care"))[-1] == "Pick themes."
+    outreach = Outreach()
+    clock.advance(hours=1, minutes=45)  # quiet for the first worker, not since the second
+    assert await everywhere(first, second, outreach=outreach) == 0
+    clock.advance(minutes=15)
+    # Both watch her from her last message now: their rounds meet in her turn, twice over.
+    assert await everywhere(first, second, first, second, outreach=outreach) == 1
+    [(user, replies)] = outreach.offers
+    assert user == person.user and texts(replies) == [OFFER]
+    person.prompt = next(r for r in replies if isinstance(r, out.Prompt))
+    person.orchestrator = first  # the answer reaches the other worker: it works the same
+    assert texts(await person.press("no"))[-1] == "Pick themes."
+    clock.advance(hours=3)
+    assert await everywhere(first, second, outreach=outreach) == 0  # once per session
+    assert len(outreach.offers) == 1
+
+
+async def test_none_while_the_person_wrote_to_the_other_worker_meanwhile(
+        two_workers: tuple[Orchestrator, Orchestrator], clock: Clock) -> None:
+    first, second = two_workers
+    person = Reachable(first)
+    await person.consent()
+    clock.advance(hours=1, minutes=50)
+    person.orchestrator = second
+    await person.send(TextIn("hello?"))  # not an answer: it changes nothing but the time
+    outreach = Outreach()
+    clock.advance(minutes=20)
+    assert await everywhere(first, second, outreach=outreach) == 0
+    clock.advance(hours=1, minutes=39)
+    assert await everywhere(first, second, outreach=outreach) == 0
+    clock.advance(minutes=1)  # two hours after her last message, to whichever worker
+    assert await everywhere(first, second, outreach=outreach) == 1
+
+
+async def test_an_older_saved_state_says_nothing_of_when_so_no_offer(
+        two_workers: tuple[Orchestrator, Orchestrator], clock: Clock,
+        server_keys: ServerKeys) -> None:
+    """As a worker still running the code before `heard_at` saves her state: whether it
+    heard from her since is not known, so no worker offers anything until she writes."""
+    first, second = two_workers
+    person = Reachable(first)
+    await person.consent()
+    respondent = server_keys.pseudonym("test", person.user)
+    saved = (await first.store.status(respondent)).state
+    assert saved is not None
+    older = json.loads(saved)
+    del older["state"]["heard_at"]
+    older["version"] = 5
+    clock.advance(minutes=10)
+    await first.store.apply(Changes(respondent=respondent, today=clock().date(), now=clock(),
+                                    state=json.dumps(older).encode()))
+    outreach = Outreach()
+    clock.advance(hours=2)
+    assert await everywhere(first, second, outreach=outreach) == 0
+    person.orchestrator = second
+    await person.press("care")  # she writes again: known from then on
+    clock.advance(hours=2)
+    assert await everywhere(first, second, outreach=outreach) == 1
+
+
+async def test_the_time_of_the_last_message_is_never_stored_in_clear(
+        two_workers: tuple[Orchestrator, Orchestrator], clock: Clock, postgres_url: str,
+        db_path: Path) -> None:
+    first, _ = two_workers
+    clock.advance(minutes=17, seconds=23)
+    await Reachable(first).consent()
+    backend = Backend("postgres", postgres_url, db_path)
+    [(_, _, updated_on)] = backend.rows("sessions")
+    assert updated_on == clock().date().isoformat()  # the day only, as ever
+    stored = backend.every_value()
+    for needle in (clock().isoformat(), clock().strftime("%H:%M"), str(clock().timestamp())):
+        assert needle.encode() not in stored, needle

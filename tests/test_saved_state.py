@@ -66,6 +66,27 @@ def test_a_version_4_state_reads_as_no_offer_made_yet() -> None:
     assert state == waiting and not state.reminder_offered
 
 
+def test_a_version_5_state_reads_as_not_known_when_the_person_last_wrote() -> None:
+    """Before version 6 a state did not say when the person last wrote (kept only where
+    several workers share the database); now it does, to the second and with its offset."""
+    heard = UNVERSIONED.evolve(overlay=None, heard_at=T0)
+    saved = json.loads(encode_state(heard))
+    assert saved["state"]["heard_at"] == "2026-11-02T09:30:00+00:00"
+    assert decode_state(json.dumps(saved).encode())[0] == heard
+    del saved["state"]["heard_at"]
+    saved["version"] = 5
+    state, _ = decode_state(json.dumps(saved).encode())
+    assert state == heard.evolve(heard_at=None)
+
+
+@pytest.mark.parametrize("when", ["2026-11-02T09:30:00", "yesterday", 1764927000, True])
+def test_a_time_without_an_offset_or_not_a_time_is_damage(when: object) -> None:
+    saved = json.loads(encode_state(UNVERSIONED))
+    saved["state"]["heard_at"] = when
+    with pytest.raises(UnreadableState, match="heard_at"):
+        decode_state(json.dumps(saved).encode())
+
+
 def test_the_first_form_a_bare_object_is_read() -> None:
     paused = UNVERSIONED.evolve(overlay=None)
     fields = json.loads(encode_state(paused))["state"]
