@@ -11,7 +11,11 @@ in the same neutral words as the offer made with /stop, which name no cause and 
 
 The silence is measured from the last activity the orchestrator keeps in memory (the
 database keeps only the day a session was saved, on purpose): after a restart nobody quiet
-before it is offered anything, until they write again.
+before it is offered anything, until they write again. Where several workers share the
+database each remembers whom it heard from; the person's encrypted working state says when
+they last wrote, and in their turn a worker finds there whether another heard from them since
+(then no offer yet: it watches on from that message). The offer is saved in the state, so
+however many workers find someone quiet at once, one offer goes out.
 
 The job runs beside the reminder job in the one start-up path (bot/runtime.py).
 """
