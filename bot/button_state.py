@@ -64,9 +64,11 @@ CARRIED_FIELDS = frozenset({"sid", "phase", "language", "language_chosen", "camp
                             "consent_step", "consent_answers", "seq", "paused", "overlay",
                             "overlay_seq", "counted"})
 EMPTY_BEFORE_CONSENT = frozenset({"current", "history", "remembered", "pending",
-                                  "reminders_asked", "reminder_pending", "reminded",
-                                  "reminder_offered", "heard_at"})
-CALLERS_FIELDS = frozenset({"stored", "copied", "reminder_options"})  # set for each event
+                                  "reminder_pending", "reminded", "reminder_offered",
+                                  "heard_at"})
+# Set by the caller for each event (reminders_asked from the person's profile, which
+# outlives sessions: someone consenting again may have asked for one before).
+CALLERS_FIELDS = frozenset({"stored", "copied", "reminder_options", "reminders_asked"})
 _BLANK = SessionState(sid="")
 
 # flags (16 bits)

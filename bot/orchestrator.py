@@ -418,7 +418,8 @@ class Orchestrator:
             return _Session(fresh.evolve(phase=Phase.DONE, language=status.consent_language))
         latest = _latest(cached, carried)
         if latest is not None:
-            latest.state = latest.state.evolve(stored=status.known, copied=status.copied)
+            latest.state = latest.state.evolve(stored=status.known, copied=status.copied,
+                                               reminders_asked=status.reminders_asked)
             return latest
         return _Session(fresh)
 

@@ -127,10 +127,19 @@ def test_a_state_with_anything_of_the_questionnaire_is_not_carried(
     state = before_consent(default_script)
     for name, value in (("current", "sector"), ("history", ("sector",)),
                         ("remembered", {"sector": ("care",)}), ("pending", ("care",)),
-                        ("reminders_asked", 1), ("reminder_pending", True), ("reminded", True),
+                        ("reminder_pending", True), ("reminded", True),
                         ("reminder_offered", True), ("heard_at", T0)):
         assert name in button_state.EMPTY_BEFORE_CONSENT
         assert carry(state.evolve(**{name: value}), default_script, ALICE, server_keys) is None
+
+
+async def test_someone_who_asked_for_reminders_before_is_carried_too(
+    default_script: Script, server_keys: ServerKeys,
+) -> None:
+    """The count of reminders asked comes from the person's profile at each event (it
+    outlives sessions), so a person consenting again is carried like anyone else."""
+    state = before_consent(default_script).evolve(reminders_asked=1)
+    assert carry(state, default_script, ALICE, server_keys) is not None
 
 
 async def test_one_worker_on_sqlite_draws_the_engines_own_buttons(

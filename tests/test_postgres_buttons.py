@@ -5,32 +5,21 @@ nothing is in the database until she agrees."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import socket
 from pathlib import Path
 
 from bot import button_state
-from bot.channels.telegram.app import TelegramService
 from bot.i18n import Translator
-from bot.orchestrator import Orchestrator
 from storage.keys import KeyPair
-from storage.pg.store import PostgresStore
 from storage.server_keys import ServerKeys
 from tests.conftest import TEST_FLOWS, Clock, make_script
 from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.updates import TgUser, UpdateFactory
+from tests.fakes.updates import TgUser
 from tests.store_backends import Backend
-from tests.telegram_support import TelegramBot, settings_for
+from tests.telegram_support import TelegramBot
+from tests.test_postgres_telegram import webhook_workers
 
 NADIA = TgUser(8_100_200_777, "Nadia", language_code="en")
 GREETING = "Hello! Which language would you like to use?"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _data(bot: TelegramBot, label: str) -> tuple[int, str]:
@@ -49,23 +38,10 @@ async def test_presses_before_consent_go_on_at_any_worker_and_store_nothing(
     script = make_script(translator, TEST_FLOWS / "mini.toml", TEST_FLOWS / "consent.toml",
                          ("en", "fr", "es"))
     database = Backend("postgres", postgres_url, tmp_path / "unused.db")
-    updates = UpdateFactory(api)
-    async with contextlib.AsyncExitStack() as stack:
-        bots = []
-        for n in range(3):
-            store = await PostgresStore.open(postgres_url, [researcher.public], server_keys)
-            stack.push_async_callback(store.close)
-            orchestrator = Orchestrator(script, store, server_keys, translator, clock)
-            settings = dataclasses.replace(settings_for(api, tmp_path / f"w{n}", webhook=True),
-                                           webhook_port=_free_port())
-            service = TelegramService(settings, orchestrator, clock=clock)
-            clock.advance(seconds=2)  # the fake, like Telegram, allows a setWebhook a second
-            await service.start()
-            stack.push_async_callback(service.stop)
-            bot = TelegramBot(api, service, updates)
-            stack.push_async_callback(bot.close)
-            bots.append(bot)
+    async with webhook_workers(api, postgres_url, script, server_keys, translator, clock,
+                               tmp_path, researcher, count=3) as bots:
         first, second, third = bots
+        updates = first.updates
 
         await first.text(NADIA, "/start")
         assert first.last_text(NADIA.id) == GREETING

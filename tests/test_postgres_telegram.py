@@ -34,12 +34,13 @@ SALMA = TgUser(8_100_200_301, "Salma", language_code="en")
 @contextlib.asynccontextmanager
 async def webhook_workers(api: FakeBotApi, url: str, script: Script, keys: ServerKeys,
                           translator: Translator, clock: Clock, folder: Path,
-                          researcher: KeyPair) -> AsyncIterator[list[TelegramBot]]:
-    """Two Telegram webhook workers, each with its own store on one PostgreSQL."""
+                          researcher: KeyPair, count: int = 2
+                          ) -> AsyncIterator[list[TelegramBot]]:
+    """Telegram webhook workers, each with its own store on one PostgreSQL."""
     updates = UpdateFactory(api)
     async with contextlib.AsyncExitStack() as stack:
         bots = []
-        for n in range(2):
+        for n in range(count):
             store = await PostgresStore.open(url, [researcher.public], keys)
             stack.push_async_callback(store.close)
             orchestrator = Orchestrator(script, store, keys, translator, clock)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from psycopg_pool import AsyncConnectionPool
@@ -32,21 +31,13 @@ class PgLinkBook:
         await pool.open(wait=True, timeout=30)
         return cls(pool, owns_pool=True)
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Conn]:
-        if isinstance(self._source, AsyncConnectionPool):
-            async with self._source.connection() as conn:
-                yield conn
-        else:
-            yield self._source
-
     async def create(self, *, campaign: str, partner: str, region: str, now: datetime,
                      language: str | None = None, label: str | None = None,
                      expires_on: date | None = None, created_by: bytes | None = None,
                      timezone: str | None = None) -> Link:
         for _ in range(5):  # a collision is astronomically rare; retry rather than fail
             code = new_code()
-            async with self._connection() as conn:
+            async with schema.connection(self._source) as conn:
                 cursor = await conn.execute(
                     "INSERT INTO links (code, campaign, partner, region, language, label, "
                     "expires_on, active, created_at, created_by, timezone) "
@@ -63,20 +54,20 @@ class PgLinkBook:
         raise RuntimeError("could not find a free link code")
 
     async def find(self, code: str) -> Link | None:
-        async with self._connection() as conn:
+        async with schema.connection(self._source) as conn:
             cursor = await conn.execute(_SELECT + "WHERE code = %s", (code.lower(),))
             row = await cursor.fetchone()
         return _link(row) if row else None
 
     async def disable(self, code: str) -> bool:
-        async with self._connection() as conn:
+        async with schema.connection(self._source) as conn:
             cursor = await conn.execute("UPDATE links SET active = 0 WHERE code = %s",
                                         (code.lower(),))
             await conn.commit()
         return cursor.rowcount == 1
 
     async def all(self, created_by: bytes | None = None) -> list[Link]:
-        async with self._connection() as conn:
+        async with schema.connection(self._source) as conn:
             if created_by is None:
                 cursor = await conn.execute(_SELECT + "ORDER BY created_at, code")
             else:
@@ -86,7 +77,7 @@ class PgLinkBook:
 
     async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
         counts: dict[str, dict[str, int]] = {}
-        async with self._connection() as conn:
+        async with schema.connection(self._source) as conn:
             cursor = await conn.execute("SELECT link, metric, count FROM counters")
             for key, metric, count in await cursor.fetchall():
                 counts.setdefault(str(key), {})[str(metric)] = int(str(count))

@@ -10,12 +10,9 @@ dying between the commit and the send loses that reminder rather than sending it
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 
-from psycopg_pool import AsyncConnectionPool
-
+from storage.pg import schema
 from storage.pg.schema import Conn, Pool
 from storage.reminders import DueReminder, open_reminder
 from storage.server_keys import ServerKeys
@@ -28,17 +25,9 @@ class PgReminderBook:
         self._source = source
         self._keys = keys
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Conn]:
-        if isinstance(self._source, AsyncConnectionPool):
-            async with self._source.connection() as conn:
-                yield conn
-        else:
-            yield self._source
-
     async def waiting(self, respondent: bytes) -> bool:
         """Whether a reminder this person asked for is still to be sent."""
-        async with self._connection() as conn:
+        async with schema.connection(self._source) as conn:
             cursor = await conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM reminders WHERE respondent_id = %s)",
                 (respondent,))
@@ -48,7 +37,7 @@ class PgReminderBook:
     async def claim_due(self, now: datetime) -> list[DueReminder]:
         """Delete and return the reminders due by `now` that this worker took (committed
         before returning); unreadable ones are deleted and never handed out."""
-        async with self._connection() as conn, conn.transaction():
+        async with schema.connection(self._source) as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT respondent_id, sealed FROM reminders WHERE due_on <= %s "
                 "FOR UPDATE SKIP LOCKED", (now.date().isoformat(),))

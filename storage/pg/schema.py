@@ -6,6 +6,8 @@ starting at once apply each exactly once (DDL is transactional in PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -63,3 +65,14 @@ def _reason(exc: psycopg.Error) -> str:
 
 Conn = psycopg.AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+
+
+@contextlib.asynccontextmanager
+async def connection(source: Pool | Conn) -> AsyncIterator[Conn]:
+    """A connection from the pool, or the one given (a person's turn holds one already:
+    taking a second from a busy pool could wait on itself)."""
+    if isinstance(source, AsyncConnectionPool):
+        async with source.connection() as conn:
+            yield conn
+    else:
+        yield source

@@ -54,7 +54,7 @@ class ChannelBot(ExtBot[int]):
                                     for name, value in data.items()])
         # What BaseRequest.post does (PTB's `_request_wrapper` turns HTTP statuses into its
         # exceptions), with the answer parsed by orjson: Telegram echoes each message sent,
-        # its keyboard included: json.loads takes 6 us over that, orjson 2.5.
+        # keyboard and all, which takes json.loads 6 us and orjson 2.5.
         payload = await self.request._request_wrapper(
             url=f"{self.base_url}/{method}", method="POST", request_data=request_data)
         return _result(payload)

@@ -286,8 +286,9 @@ class TelegramService:
     async def _take(self, update: dict[str, Any]) -> None:
         """A webhook update, straight to the channel. PTB's dispatch (handler groups, a
         context object, a task and a semaphore per update) has nothing to do for one handler
-        whose concurrency Telegram's `max_connections` already bounds, and cost about 5% of
-        the pipeline benchmark's throughput; a failure is reported as PTB's would be."""
+        whose concurrency Telegram's `max_connections` already bounds, and cost a few percent
+        of the pipeline benchmark's throughput; a failure is reported as PTB's would be,
+        and the webhook still answers 200 (the update is not sent again)."""
         try:
             await self.channel.on_update(update)
         except Exception as exc:
