@@ -107,14 +107,16 @@ def _decide(offerer: Offerer, person: QuietPerson) -> Callable[[], Awaitable[lis
 
 @contextlib.asynccontextmanager
 async def reminder_offers(offerer: Offerer, channels: Mapping[str, Reminding],
-                          quiet_for: timedelta | None, every: timedelta = CHECK_EVERY
+                          quiet_for: timedelta | None, every: timedelta | None = None
                           ) -> AsyncIterator[asyncio.Task[None] | None]:
     """The offer job while the bot runs; none when REMINDER_OFFER_AFTER is off or no
-    channel can remind."""
+    channel can remind. It looks every CHECK_EVERY, or a quarter of REMINDER_OFFER_AFTER
+    when that is shorter, so an offer comes at most a quarter late."""
     if quiet_for is None or not channels:
         yield None
         return
     reachable, after = dict(channels), quiet_for
+    every = every or min(CHECK_EVERY, quiet_for / 4)
 
     async def one_round() -> int:
         return await offer_to_quiet(offerer, reachable, after)
