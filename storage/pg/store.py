@@ -21,7 +21,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from psycopg import pq
@@ -35,15 +34,15 @@ from storage.pg.reminders import PgReminderBook, write_reminder
 from storage.pg.schema import Conn, Pool
 from storage.reminders import DueReminder
 from storage.sealing import RecipientKey, SealError, recipient_ids
-from storage.server_keys import ServerKeys, StateError
+from storage.server_keys import ServerKeys
 from storage.store import (
     COMPLETED_SLOT,
-    PROFILE_PURPOSE,
+    STATUS_SQL,
     Changes,
-    Profile,
     RespondentStatus,
     WriteFailed,
     _Sealed,
+    decode_status,
     seal_changes,
 )
 
@@ -53,11 +52,7 @@ POOL_SIZE = 10
 LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock gives up
 
 
-STATUS = (
-    "SELECT r.id IS NOT NULL, r.profile, s.state, "
-    "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
-    "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = %(id)s "
-    "LEFT JOIN sessions s ON s.respondent_id = r.id")
+STATUS = STATUS_SQL.format("%(id)s")
 
 
 def person_lock(respondent: bytes) -> int:
@@ -119,25 +114,9 @@ class PostgresStore:
 
     async def _status(self, conn: Conn, respondent: bytes) -> RespondentStatus:
         cursor = await conn.execute(STATUS, {"id": respondent})
-        return self._decode_status(respondent, await cursor.fetchone())
-
-    def _decode_status(self, respondent: bytes, row: tuple[Any, ...] | None
-                       ) -> RespondentStatus:
+        row = await cursor.fetchone()
         assert row is not None
-        known, profile_blob, state_blob, copied = row
-        if not known:
-            return RespondentStatus(False, False, None, None, bool(copied))
-        profile = Profile(None, False)
-        if profile_blob is not None:
-            try:
-                profile = Profile.decode(self._keys.open_state(
-                    respondent, bytes(profile_blob), PROFILE_PURPOSE))
-            except (StateError, ValueError):
-                log.warning("profile_unreadable")
-        state = (self._keys.open_state(respondent, bytes(state_blob))
-                 if state_blob is not None else None)
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
-                                profile.reminders_asked)
+        return decode_status(self._keys, respondent, row)
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn:
@@ -181,7 +160,8 @@ class PostgresStore:
                                        (person_lock(respondent),))
                     cursor = await conn.execute(STATUS, {"id": respondent})
                 row = await cursor.fetchone()
-                yield PgTurn(self, conn, respondent, self._decode_status(respondent, row))
+                assert row is not None
+                yield PgTurn(self, conn, respondent, decode_status(self._keys, respondent, row))
             finally:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
