@@ -91,10 +91,6 @@ class ReminderBook:
         self._transaction = transaction
         self._keys = keys
 
-    def seal(self, respondent: bytes, reminder: ReminderIn) -> tuple[str, bytes]:
-        """The row's clear day and its sealed blob."""
-        return seal_reminder(self._keys, respondent, reminder)
-
     async def claim_due(self, now: datetime) -> list[DueReminder]:
         """Delete and return every reminder due by `now` (committed before returning)."""
         due: list[DueReminder] = []

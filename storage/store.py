@@ -427,7 +427,7 @@ class Store:
                                         record.associated_data)
                            if helper is None else helper.seal(record.plaintext,
                                                               record.associated_data)))
-        reminder_row = (self.reminders.seal(changes.respondent, changes.reminder)
+        reminder_row = (seal_reminder(self._keys, changes.respondent, changes.reminder)
                         if changes.reminder is not None else None)
         return _Sealing(changes, tuple(sealed),
                         *server_blobs(self._keys, self._recipients, changes), reminder_row)
