@@ -202,6 +202,9 @@ STATUS_SQL = (
     "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = {} "
     "LEFT JOIN sessions s ON s.respondent_id = r.id")
 _STATUS = STATUS_SQL.format("?")
+# One step of an anonymous counter (a person's change, or a reminder sent).
+_COUNT = ("INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+          "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1")
 
 
 def decode_status(keys: ServerKeys, respondent: bytes, row: Sequence[Any]) -> RespondentStatus:
@@ -589,9 +592,7 @@ class Store:
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:
-            statements.append((
-                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1", list(counters)))
+            statements.append((_COUNT, list(counters)))
         return statements, ended_at
 
     # -- the write-ahead log --------------------------------------------------------------
@@ -657,10 +658,7 @@ class Store:
     async def count(self, link: str | None, metric: str) -> None:
         """One anonymous counter step outside a person's change (a reminder sent)."""
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
-                (link or "", metric))
+            await conn.execute(_COUNT, (link or "", metric))
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:

@@ -53,6 +53,9 @@ LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock 
 
 
 STATUS = STATUS_SQL.format("%(id)s")
+# One step of an anonymous counter (a person's change, or a reminder sent).
+COUNT = ("INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
+         "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1")
 
 
 def person_lock(respondent: bytes) -> int:
@@ -133,10 +136,7 @@ class PostgresStore:
 
     async def count(self, link: str | None, metric: str) -> None:
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1",
-                (link or "", metric))
+            await conn.execute(COUNT, (link or "", metric))
 
     async def sealed_to_other_keys(self) -> int:
         """Records no configured key can open, read from their clear headers (as in SQLite)."""
@@ -225,10 +225,7 @@ class PostgresStore:
         await write_reminder(conn, person, item.reminder_row, cancel=changes.cancel_reminder,
                              session_ends=changes.end_session)
         for metric in changes.counters:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1",
-                (changes.campaign or "", metric))
+            await conn.execute(COUNT, (changes.campaign or "", metric))
 
     # -- maintenance -----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:
