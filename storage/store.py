@@ -224,6 +224,11 @@ def decode_status(keys: ServerKeys, respondent: bytes, row: Sequence[Any]) -> Re
                             profile.reminders_asked)
 
 
+# The clear header of every record (both backends), to tell whose keys can open it: 34
+# bytes and 56 per recipient, at most 16 of them.
+SEALED_HEADS = "SELECT substr(sealed, 1, 930) FROM records"
+
+
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
 
 
@@ -340,10 +345,8 @@ class Store:
         real database): their sealed headers name other recipients only. Read from the
         clear header of each blob; nothing is decrypted."""
         ours = {key.id for key in self._recipients}
-        # A header is 34 bytes and 56 per recipient, at most 16 of them.
         foreign = 0
-        async with self._conn.execute(
-                "SELECT substr(sealed, 1, 930) FROM records") as cursor:
+        async with self._conn.execute(SEALED_HEADS) as cursor:  # streamed: rows can be many
             async for (head,) in cursor:
                 if ours.isdisjoint(recipient_ids(bytes(head))):
                     foreign += 1

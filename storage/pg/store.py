@@ -37,6 +37,7 @@ from storage.sealing import RecipientKey, SealError, recipient_ids
 from storage.server_keys import ServerKeys
 from storage.store import (
     COMPLETED_SLOT,
+    SEALED_HEADS,
     STATUS_SQL,
     Changes,
     RespondentStatus,
@@ -140,10 +141,10 @@ class PostgresStore:
 
     async def sealed_to_other_keys(self) -> int:
         """Records no configured key can open, read from their clear headers (as in SQLite)."""
-        ours = {key.id for key in self._recipients}
         async with self._pool.connection() as conn:
-            cursor = await conn.execute("SELECT substr(sealed, 1, 930) FROM records")
+            cursor = await conn.execute(SEALED_HEADS)
             heads = await cursor.fetchall()
+        ours = {key.id for key in self._recipients}
         return sum(1 for (head,) in heads if ours.isdisjoint(recipient_ids(bytes(head))))
 
     # -- writing ---------------------------------------------------------------------------
