@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +95,10 @@ class ReminderBook:
         """Delete and return every reminder due by `now` (committed before returning)."""
         due: list[DueReminder] = []
         async with self._transaction() as conn:
-            async for respondent, blob in _rows(conn, now.date().isoformat()):
+            rows = await conn.execute_fetchall(
+                "SELECT respondent_id, sealed FROM reminders WHERE due_on <= ?",
+                (now.date().isoformat(),))
+            for respondent, blob in rows:
                 reminder = open_reminder(self._keys, respondent, blob)
                 if reminder is None:
                     await conn.execute("DELETE FROM reminders WHERE respondent_id = ?",
@@ -111,10 +114,3 @@ class ReminderBook:
                         due.append(DueReminder(respondent, reminder))
         return due
 
-
-async def _rows(conn: aiosqlite.Connection, today: str) -> AsyncIterator[tuple[bytes, bytes]]:
-    async with conn.execute("SELECT respondent_id, sealed FROM reminders WHERE due_on <= ?",
-                            (today,)) as cursor:
-        rows = await cursor.fetchall()
-    for respondent, blob in rows:
-        yield bytes(respondent), bytes(blob)
