@@ -33,6 +33,13 @@ REMINDER_PURPOSE = b"reminder"
 PAYLOAD_VERSION = 1
 
 
+# A person's change to their reminder, on both backends (PostgreSQL spells ? as %s).
+CANCEL_REMINDER = "DELETE FROM reminders WHERE respondent_id = ?"
+SAVE_REMINDER = ("INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
+                 "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
+                 "sealed = excluded.sealed")
+
+
 @dataclass(frozen=True)
 class ReminderIn:
     """A reminder to keep: sent to `user_id` on `channel` at `due`."""

@@ -29,7 +29,14 @@ import aiosqlite
 
 from storage import db, payload, upgrade
 from storage.links import LinkBook
-from storage.reminders import DueReminder, ReminderBook, ReminderIn, seal_reminder
+from storage.reminders import (
+    CANCEL_REMINDER,
+    SAVE_REMINDER,
+    DueReminder,
+    ReminderBook,
+    ReminderIn,
+    seal_reminder,
+)
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
@@ -227,6 +234,25 @@ def decode_status(keys: ServerKeys, respondent: bytes, row: Sequence[Any]) -> Re
 # The clear header of every record (both backends), to tell whose keys can open it: 34
 # bytes and 56 per recipient, at most 16 of them.
 SEALED_HEADS = "SELECT substr(sealed, 1, 930) FROM records"
+
+
+# The SQL of a person's change, on both backends (storage.pg.store spells each ? as %s).
+ERASE_RESPONDENT = "DELETE FROM respondents WHERE id = ?"
+# Only once answers have left for a snapshot (a purge): the record tells the researchers'
+# export to drop this person from it. Otherwise nothing is kept.
+KEEP_ERASURE = ("INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM maintenance WHERE fact = 'purged')")
+SAVE_PROFILE = ("INSERT INTO respondents (id, profile) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile")
+DROP_RECORD = "DELETE FROM records WHERE respondent_id = ? AND slot = ?"
+# Upserts in two parts, with VALUES between them (SQLite writes several rows in one).
+RECORDS_INTO = "INSERT INTO records (id, respondent_id, slot, sealed)"
+RECORDS_UPSERT = ("ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
+                  "sealed = excluded.sealed")
+SESSIONS_INTO = "INSERT INTO sessions (respondent_id, state, updated_on)"
+SESSIONS_UPSERT = ("ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
+                   "updated_on = excluded.updated_on")
+END_SESSION = "DELETE FROM sessions WHERE respondent_id = ?"
 
 
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
@@ -536,62 +562,44 @@ class Store:
         statements: list[db.Statement] = []
         erased = [(i.changes.respondent,) for i in items if i.changes.erase]
         if erased:
-            statements.append(("DELETE FROM respondents WHERE id = ?", erased))
+            statements.append((ERASE_RESPONDENT, erased))
         erasures = [i.erasure for i in items if i.erasure is not None]
-        if erasures:
-            # Only once answers have left for a snapshot (a purge): the record tells the
-            # researchers' export to drop this person from it. Otherwise nothing is kept.
-            statements.append((
-                "INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
-                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", list(erasures)))
+        if erasures:  # kept only after a purge (KEEP_ERASURE)
+            statements.append((KEEP_ERASURE, list(erasures)))
         profiles = [(i.changes.respondent, i.profile_blob) for i in items
                     if i.profile_blob is not None]
         if profiles:
-            statements.append((
-                "INSERT INTO respondents (id, profile) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile", list(profiles)))
+            statements.append((SAVE_PROFILE, list(profiles)))
         restarted = [(i.changes.respondent, self._keys.slot(i.changes.respondent,
                                                              COMPLETED_SLOT))
                      for i in items if i.changes.consent and not i.changes.completed]
         if restarted:  # consenting again opens a new questionnaire: not finished any more
-            statements.append((
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(restarted)))
+            statements.append((DROP_RECORD, list(restarted)))
         dropped = [(i.changes.respondent, self._keys.slot(i.changes.respondent, q))
                    for i in items for q in i.changes.dropped]
         if dropped:
-            statements.append((
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(dropped)))
+            statements.append((DROP_RECORD, list(dropped)))
         records: list[tuple[object, ...]] = [
             (record.id, i.changes.respondent, record.slot, blob)
             for i in items for record, blob in i.records]
-        statements += db.values_statements(
-            "INSERT INTO records (id, respondent_id, slot, sealed)", 4,
-            "ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
-            "sealed = excluded.sealed", records)
+        statements += db.values_statements(RECORDS_INTO, 4, RECORDS_UPSERT, records)
         states: list[tuple[object, ...]] = [
             (i.changes.respondent, i.state_blob, i.changes.today.isoformat())
             for i in items if i.state_blob is not None and not i.changes.end_session]
-        statements += db.values_statements(
-            "INSERT INTO sessions (respondent_id, state, updated_on)", 3,
-            "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-            "updated_on = excluded.updated_on", states)
+        statements += db.values_statements(SESSIONS_INTO, 3, SESSIONS_UPSERT, states)
         cancelled = [(i.changes.respondent,) for i in items
                      if i.changes.cancel_reminder and i.reminder_row is None]
         if cancelled:
-            statements.append(("DELETE FROM reminders WHERE respondent_id = ?",
-                               list(cancelled)))
+            statements.append((CANCEL_REMINDER, list(cancelled)))
         reminders = [(i.changes.respondent, *i.reminder_row) for i in items
                      if i.reminder_row is not None and not i.changes.end_session]
         if reminders:  # after the sessions they belong to
-            statements.append((
-                "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
-                "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
-                "sealed = excluded.sealed", list(reminders)))
+            statements.append((SAVE_REMINDER, list(reminders)))
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
         ended_at = None
         if ended:
             ended_at = len(statements)
-            statements.append(("DELETE FROM sessions WHERE respondent_id = ?", list(ended)))
+            statements.append((END_SESSION, list(ended)))
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:

@@ -26,6 +26,7 @@ import psycopg
 from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from storage import store as shared_sql
 from storage.db import DatabaseError
 from storage.pg import schema
 from storage.pg.ledger import IdT, PgChannelLedger
@@ -54,6 +55,20 @@ LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock 
 
 
 STATUS = STATUS_SQL.format("%(id)s")
+
+
+def _pg(sql: str) -> str:
+    """storage.store's SQL of a change, with PostgreSQL's placeholders."""
+    return sql.replace("?", "%s")
+
+
+ERASE_RESPONDENT, KEEP_ERASURE, SAVE_PROFILE, DROP_RECORD, END_SESSION = map(_pg, (
+    shared_sql.ERASE_RESPONDENT, shared_sql.KEEP_ERASURE, shared_sql.SAVE_PROFILE,
+    shared_sql.DROP_RECORD, shared_sql.END_SESSION))
+SAVE_RECORD = (f"{shared_sql.RECORDS_INTO} VALUES (%s, %s, %s, %s) "
+               f"{shared_sql.RECORDS_UPSERT}")
+SAVE_SESSION = (f"{shared_sql.SESSIONS_INTO} VALUES (%s, %s, %s) "
+                f"{shared_sql.SESSIONS_UPSERT}")
 # One step of an anonymous counter (a person's change, or a reminder sent).
 COUNT = ("INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
          "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1")
@@ -192,37 +207,23 @@ class PostgresStore:
     async def _write(self, conn: Conn, item: _Sealed) -> None:
         changes, person = item.changes, item.changes.respondent
         if changes.erase:
-            await conn.execute("DELETE FROM respondents WHERE id = %s", (person,))
-        if item.erasure is not None:
-            # Only once answers have left for a snapshot (a purge), as in SQLite.
-            await conn.execute(
-                "INSERT INTO erasures (id, sealed) SELECT %s, %s WHERE EXISTS "
-                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", item.erasure)
+            await conn.execute(ERASE_RESPONDENT, (person,))
+        if item.erasure is not None:  # kept only after a purge (KEEP_ERASURE)
+            await conn.execute(KEEP_ERASURE, item.erasure)
         if item.profile_blob is not None:
-            await conn.execute(
-                "INSERT INTO respondents (id, profile) VALUES (%s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile",
-                (person, item.profile_blob))
+            await conn.execute(SAVE_PROFILE, (person, item.profile_blob))
         if changes.consent and not changes.completed:
-            await conn.execute("DELETE FROM records WHERE respondent_id = %s AND slot = %s",
-                               (person, self._keys.slot(person, COMPLETED_SLOT)))
+            await conn.execute(DROP_RECORD, (person, self._keys.slot(person, COMPLETED_SLOT)))
         for question in changes.dropped:
-            await conn.execute("DELETE FROM records WHERE respondent_id = %s AND slot = %s",
-                               (person, self._keys.slot(person, question)))
+            await conn.execute(DROP_RECORD, (person, self._keys.slot(person, question)))
         if item.records:
-            await conn.cursor().executemany(
-                "INSERT INTO records (id, respondent_id, slot, sealed) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (respondent_id, slot) "
-                "DO UPDATE SET id = excluded.id, sealed = excluded.sealed",
-                [(record.id, person, record.slot, blob) for record, blob in item.records])
+            await conn.cursor().executemany(SAVE_RECORD, [
+                (record.id, person, record.slot, blob) for record, blob in item.records])
         if changes.end_session:
-            await conn.execute("DELETE FROM sessions WHERE respondent_id = %s", (person,))
+            await conn.execute(END_SESSION, (person,))
         elif item.state_blob is not None:
-            await conn.execute(
-                "INSERT INTO sessions (respondent_id, state, updated_on) VALUES (%s, %s, %s) "
-                "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-                "updated_on = excluded.updated_on",
-                (person, item.state_blob, changes.today.isoformat()))
+            await conn.execute(SAVE_SESSION,
+                               (person, item.state_blob, changes.today.isoformat()))
         await write_reminder(conn, person, item.reminder_row, cancel=changes.cancel_reminder,
                              session_ends=changes.end_session)
         for metric in changes.counters:
