@@ -209,9 +209,6 @@ STATUS_SQL = (
     "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = {} "
     "LEFT JOIN sessions s ON s.respondent_id = r.id")
 _STATUS = STATUS_SQL.format("?")
-# One step of an anonymous counter (a person's change, or a reminder sent).
-_COUNT = ("INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-          "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1")
 
 
 def decode_status(keys: ServerKeys, respondent: bytes, row: Sequence[Any]) -> RespondentStatus:
@@ -253,6 +250,10 @@ SESSIONS_INTO = "INSERT INTO sessions (respondent_id, state, updated_on)"
 SESSIONS_UPSERT = ("ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
                    "updated_on = excluded.updated_on")
 END_SESSION = "DELETE FROM sessions WHERE respondent_id = ?"
+# One step of an anonymous counter (a person's change, or a reminder sent); PostgreSQL
+# needs the column named with its table.
+COUNT = ("INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+         "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1")
 
 
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
@@ -603,7 +604,7 @@ class Store:
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:
-            statements.append((_COUNT, list(counters)))
+            statements.append((COUNT, list(counters)))
         return statements, ended_at
 
     # -- the write-ahead log --------------------------------------------------------------
@@ -669,7 +670,7 @@ class Store:
     async def count(self, link: str | None, metric: str) -> None:
         """One anonymous counter step outside a person's change (a reminder sent)."""
         async with self.transaction() as conn:
-            await conn.execute(_COUNT, (link or "", metric))
+            await conn.execute(COUNT, (link or "", metric))
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:

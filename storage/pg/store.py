@@ -62,16 +62,13 @@ def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-ERASE_RESPONDENT, KEEP_ERASURE, SAVE_PROFILE, DROP_RECORD, END_SESSION = map(_pg, (
+ERASE_RESPONDENT, KEEP_ERASURE, SAVE_PROFILE, DROP_RECORD, END_SESSION, COUNT = map(_pg, (
     shared_sql.ERASE_RESPONDENT, shared_sql.KEEP_ERASURE, shared_sql.SAVE_PROFILE,
-    shared_sql.DROP_RECORD, shared_sql.END_SESSION))
+    shared_sql.DROP_RECORD, shared_sql.END_SESSION, shared_sql.COUNT))
 SAVE_RECORD = (f"{shared_sql.RECORDS_INTO} VALUES (%s, %s, %s, %s) "
                f"{shared_sql.RECORDS_UPSERT}")
 SAVE_SESSION = (f"{shared_sql.SESSIONS_INTO} VALUES (%s, %s, %s) "
                 f"{shared_sql.SESSIONS_UPSERT}")
-# One step of an anonymous counter (a person's change, or a reminder sent).
-COUNT = ("INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
-         "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1")
 
 
 def person_lock(respondent: bytes) -> int:
