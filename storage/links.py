@@ -75,6 +75,9 @@ def _link(row: Sequence[object]) -> Link:
                 datetime.fromisoformat(str(created)), str(zone) if zone else None)
 
 
+INSERT_LINK = ("INSERT INTO links (code, campaign, partner, region, language, label, "
+               "expires_on, active, created_at, created_by, timezone) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)")
 COUNTERS = "SELECT link, metric, count FROM counters"
 
 
@@ -122,9 +125,7 @@ class LinkBook:
             code = new_code()
             try:
                 await self._write(
-                    "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by, timezone) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                    INSERT_LINK,
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
                      now.date().isoformat(), created_by, timezone))

@@ -8,9 +8,21 @@ from datetime import date, datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from storage.links import COUNTERS, SELECT_LINKS, Link, LinkFigures, _link, link_figures, new_code
+from storage.links import (
+    COUNTERS,
+    INSERT_LINK,
+    SELECT_LINKS,
+    Link,
+    LinkFigures,
+    _link,
+    link_figures,
+    new_code,
+)
 from storage.pg import schema
 from storage.pg.schema import Conn, Pool
+
+# storage.links' statement; a taken code is skipped rather than failing the transaction.
+_INSERT = INSERT_LINK.replace("?", "%s") + " ON CONFLICT (code) DO NOTHING"
 
 
 class PgLinkBook:
@@ -37,10 +49,7 @@ class PgLinkBook:
             code = new_code()
             async with schema.connection(self._source) as conn:
                 cursor = await conn.execute(
-                    "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by, timezone) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s) "
-                    "ON CONFLICT (code) DO NOTHING",
+                    _INSERT,
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
                      now.date().isoformat(), created_by, timezone))
