@@ -163,7 +163,7 @@ def open_wrapped(text: str, passphrase: str, file_format: str, what: str,
 def unwrap_private_key(text: str, passphrase: str, source: str = "key file") -> KeyPair:
     """Open a private key file; raise KeyFileError with a message a researcher can act on."""
     params, raw = open_wrapped(text, passphrase, FILE_FORMAT, "private key file", source)
-    pair = KeyPair(X25519PrivateKey.from_private_bytes(raw))
+    pair = KeyPair.from_raw(raw)
     if encode_public(pair.public) != params.get("public_key"):
         raise KeyFileError(f"{source} is inconsistent: its public key does not match")
     return pair

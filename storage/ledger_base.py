@@ -100,7 +100,7 @@ class LedgerBase(ABC, Generic[IdT]):
         await self._prune(now)
         for tag, seen_on in await self._handled_updates():
             # As if seen at the end of that day: kept at least as long as needed.
-            self._seen[bytes(tag)] = datetime.fromisoformat(str(seen_on)).replace(
+            self._seen[tag] = datetime.fromisoformat(seen_on).replace(
                 tzinfo=now.tzinfo) + timedelta(days=1)
         self._task = asyncio.create_task(self._flush_loop(), name=f"{self._kind}-ledger")
 
@@ -145,8 +145,7 @@ class LedgerBase(ABC, Generic[IdT]):
     async def tracked(self, respondent: bytes, now: datetime) -> list[tuple[IdT, datetime]]:
         """Message ids kept for this person that are still young enough to delete."""
         await self.flush()
-        stored = [(self._parse(str(mid)),
-                   datetime.fromisoformat(str(on)).replace(tzinfo=now.tzinfo))
+        stored = [(self._parse(mid), datetime.fromisoformat(on).replace(tzinfo=now.tzinfo))
                   for mid, on in await self._stored_messages(respondent,
                                                              day(now - DELETABLE_FOR))]
         # The database knows the day only; this process remembers the exact time of what

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -74,6 +75,22 @@ def _link(row: Sequence[object]) -> Link:
                 datetime.fromisoformat(str(created)), str(zone) if zone else None)
 
 
+INSERT_LINK = ("INSERT INTO links (code, campaign, partner, region, language, label, "
+               "expires_on, active, created_at, created_by, timezone) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)")
+COUNTERS = "SELECT link, metric, count FROM counters"
+
+
+def link_figures(links: Sequence[Link], counters: Iterable[Sequence[Any]]
+                 ) -> list[LinkFigures]:
+    """Each link's counters (rows of COUNTERS), live and after it expired (both backends)."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, metric, count in counters:
+        counts.setdefault(str(key), {})[str(metric)] = int(count)
+    return [LinkFigures(link, counts.get(link.code, {}),
+                        counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
+
+
 SELECT_LINKS = ("SELECT code, campaign, partner, region, language, label, expires_on, active, "
                 "created_at, timezone FROM links ")
 
@@ -108,9 +125,7 @@ class LinkBook:
             code = new_code()
             try:
                 await self._write(
-                    "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by, timezone) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                    INSERT_LINK,
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
                      now.date().isoformat(), created_by, timezone))
@@ -141,9 +156,4 @@ class LinkBook:
             return [_link(row) async for row in cursor]
 
     async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
-        counts: dict[str, dict[str, int]] = {}
-        async with self._conn.execute("SELECT link, metric, count FROM counters") as cursor:
-            async for key, metric, count in cursor:
-                counts.setdefault(str(key), {})[str(metric)] = int(count)
-        return [LinkFigures(link, counts.get(link.code, {}),
-                            counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
+        return link_figures(links, await self._conn.execute_fetchall(COUNTERS))

@@ -15,7 +15,7 @@ from typing import Any
 
 from storage import payload
 from storage.keys import KeyPair
-from storage.links import EXPIRED_PREFIX
+from storage.links import Link
 from storage.sealing import NotSealedToThisKey, SealError, open_sealed
 
 
@@ -117,7 +117,7 @@ def read_testimonies(path: Path, key: KeyPair,
             campaigns = _link_campaigns(conn) if "links" in tables else {}
             for testimony in _sealed_records(conn, key, failures, questions, respondents):
                 if testimony.campaign is not None:
-                    code = testimony.campaign.removeprefix(EXPIRED_PREFIX)
+                    code = Link.code_of(testimony.campaign)
                     testimony.campaign = campaigns.get(code, testimony.campaign)
                 yield testimony
         for prefix in ("", "legacy_"):
@@ -149,12 +149,12 @@ def _sealed_records(conn: sqlite3.Connection, key: KeyPair,
                     questions: Collection[str] | None,
                     respondents: Iterable[bytes] | None) -> Iterator[Testimony]:
     private = key.private
-    for rid in _ids(conn, respondents):
-        respondent = bytes(rid)
+    for respondent in _ids(conn, respondents):
         testimony = Testimony(respondent, None, "", None, None)
         label = testimony.label
         for record_id, sealed in conn.execute(
-            "SELECT id, sealed FROM records WHERE respondent_id = ? ORDER BY rowid", (rid,)
+            "SELECT id, sealed FROM records WHERE respondent_id = ? ORDER BY rowid",
+            (respondent,)
         ):
             try:
                 header, body = payload.decode(open_sealed(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,13 @@ log = logging.getLogger(__name__)
 
 REMINDER_PURPOSE = b"reminder"
 PAYLOAD_VERSION = 1
+
+
+# A person's change to their reminder, on both backends (PostgreSQL spells ? as %s).
+CANCEL_REMINDER = "DELETE FROM reminders WHERE respondent_id = ?"
+SAVE_REMINDER = ("INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
+                 "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
+                 "sealed = excluded.sealed")
 
 
 @dataclass(frozen=True)
@@ -91,15 +98,14 @@ class ReminderBook:
         self._transaction = transaction
         self._keys = keys
 
-    def seal(self, respondent: bytes, reminder: ReminderIn) -> tuple[str, bytes]:
-        """The row's clear day and its sealed blob."""
-        return seal_reminder(self._keys, respondent, reminder)
-
     async def claim_due(self, now: datetime) -> list[DueReminder]:
         """Delete and return every reminder due by `now` (committed before returning)."""
         due: list[DueReminder] = []
         async with self._transaction() as conn:
-            async for respondent, blob in _rows(conn, now.date().isoformat()):
+            rows = await conn.execute_fetchall(
+                "SELECT respondent_id, sealed FROM reminders WHERE due_on <= ?",
+                (now.date().isoformat(),))
+            for respondent, blob in rows:
                 reminder = open_reminder(self._keys, respondent, blob)
                 if reminder is None:
                     await conn.execute("DELETE FROM reminders WHERE respondent_id = ?",
@@ -115,10 +121,3 @@ class ReminderBook:
                         due.append(DueReminder(respondent, reminder))
         return due
 
-
-async def _rows(conn: aiosqlite.Connection, today: str) -> AsyncIterator[tuple[bytes, bytes]]:
-    async with conn.execute("SELECT respondent_id, sealed FROM reminders WHERE due_on <= ?",
-                            (today,)) as cursor:
-        rows = await cursor.fetchall()
-    for respondent, blob in rows:
-        yield bytes(respondent), bytes(blob)

@@ -23,12 +23,20 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from storage import db, payload, upgrade
 from storage.links import LinkBook
-from storage.reminders import DueReminder, ReminderBook, ReminderIn, seal_reminder
+from storage.reminders import (
+    CANCEL_REMINDER,
+    SAVE_REMINDER,
+    DueReminder,
+    ReminderBook,
+    ReminderIn,
+    seal_reminder,
+)
 from storage.sealer import SealHelper
 from storage.sealing import RecipientKey, SealError, recipient_ids, seal
 from storage.server_keys import ServerKeys, StateError
@@ -194,6 +202,60 @@ class Profile:
         return cls(data.get("language"), bool(data.get("done")), reminders)
 
 
+# A person's status in one statement, on either backend ({} is the placeholder's spelling).
+STATUS_SQL = (
+    "SELECT r.id IS NOT NULL, r.profile, s.state, "
+    "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
+    "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = {} "
+    "LEFT JOIN sessions s ON s.respondent_id = r.id")
+_STATUS = STATUS_SQL.format("?")
+
+
+def decode_status(keys: ServerKeys, respondent: bytes, row: Sequence[Any]) -> RespondentStatus:
+    """The row STATUS_SQL read, opened with the server's state key (both backends)."""
+    known, profile_blob, state_blob, copied = row
+    if not known:
+        return RespondentStatus(False, False, None, None, bool(copied))
+    profile = Profile(None, False)
+    if profile_blob is not None:
+        try:
+            profile = Profile.decode(
+                keys.open_state(respondent, bytes(profile_blob), PROFILE_PURPOSE))
+        except (StateError, ValueError):
+            log.warning("profile_unreadable")
+    state = keys.open_state(respondent, bytes(state_blob)) if state_blob is not None else None
+    return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
+                            profile.reminders_asked)
+
+
+# The clear header of every record (both backends), to tell whose keys can open it: 34
+# bytes and 56 per recipient, at most 16 of them.
+SEALED_HEADS = "SELECT substr(sealed, 1, 930) FROM records"
+
+
+# The SQL of a person's change, on both backends (storage.pg.store spells each ? as %s).
+ERASE_RESPONDENT = "DELETE FROM respondents WHERE id = ?"
+# Only once answers have left for a snapshot (a purge): the record tells the researchers'
+# export to drop this person from it. Otherwise nothing is kept.
+KEEP_ERASURE = ("INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM maintenance WHERE fact = 'purged')")
+SAVE_PROFILE = ("INSERT INTO respondents (id, profile) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile")
+DROP_RECORD = "DELETE FROM records WHERE respondent_id = ? AND slot = ?"
+# Upserts in two parts, with VALUES between them (SQLite writes several rows in one).
+RECORDS_INTO = "INSERT INTO records (id, respondent_id, slot, sealed)"
+RECORDS_UPSERT = ("ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
+                  "sealed = excluded.sealed")
+SESSIONS_INTO = "INSERT INTO sessions (respondent_id, state, updated_on)"
+SESSIONS_UPSERT = ("ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
+                   "updated_on = excluded.updated_on")
+END_SESSION = "DELETE FROM sessions WHERE respondent_id = ?"
+# One step of an anonymous counter (a person's change, or a reminder sent); PostgreSQL
+# needs the column named with its table.
+COUNT = ("INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
+         "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1")
+
+
 CONSENT_SLOT, COMPLETED_SLOT = "~consent", "~completed"
 
 
@@ -310,10 +372,8 @@ class Store:
         real database): their sealed headers name other recipients only. Read from the
         clear header of each blob; nothing is decrypted."""
         ours = {key.id for key in self._recipients}
-        # A header is 34 bytes and 56 per recipient, at most 16 of them.
         foreign = 0
-        async with self._conn.execute(
-                "SELECT substr(sealed, 1, 930) FROM records") as cursor:
+        async with self._conn.execute(SEALED_HEADS) as cursor:  # streamed: rows can be many
             async for (head,) in cursor:
                 if ours.isdisjoint(recipient_ids(bytes(head))):
                     foreign += 1
@@ -357,27 +417,8 @@ class Store:
         # One round trip that leaves no statement open: a crowd's first messages each ask
         # this at once, and thousands of open cursors on one connection made every further
         # statement slower (10,000 at once took 54 s this way, 0.4 s with execute_fetchall).
-        rows = await self._conn.execute_fetchall(
-            "SELECT r.id IS NOT NULL, r.profile, s.state, "
-            "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
-            "FROM (SELECT 1) LEFT JOIN respondents r ON r.id = ? "
-            "LEFT JOIN sessions s ON s.respondent_id = r.id",
-            (respondent,),
-        )
-        known, profile_blob, state_blob, copied = next(iter(rows))
-        if not known:
-            return RespondentStatus(False, False, None, None, bool(copied))
-        profile = Profile(None, False)
-        if profile_blob is not None:
-            try:
-                profile = Profile.decode(
-                    self._keys.open_state(respondent, profile_blob, PROFILE_PURPOSE))
-            except (StateError, ValueError):
-                log.warning("profile_unreadable")
-        state = self._keys.open_state(respondent, state_blob) if state_blob is not None \
-            else None
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
-                                profile.reminders_asked)
+        rows = await self._conn.execute_fetchall(_STATUS, (respondent,))
+        return decode_status(self._keys, respondent, next(iter(rows)))
 
     def turn(self, respondent: bytes) -> _OwnTurn:
         """One event of one person: the orchestrator's own lock already orders a single
@@ -419,7 +460,7 @@ class Store:
                                         record.associated_data)
                            if helper is None else helper.seal(record.plaintext,
                                                               record.associated_data)))
-        reminder_row = (self.reminders.seal(changes.respondent, changes.reminder)
+        reminder_row = (seal_reminder(self._keys, changes.respondent, changes.reminder)
                         if changes.reminder is not None else None)
         return _Sealing(changes, tuple(sealed),
                         *server_blobs(self._keys, self._recipients, changes), reminder_row)
@@ -522,68 +563,48 @@ class Store:
         statements: list[db.Statement] = []
         erased = [(i.changes.respondent,) for i in items if i.changes.erase]
         if erased:
-            statements.append(("DELETE FROM respondents WHERE id = ?", erased))
+            statements.append((ERASE_RESPONDENT, erased))
         erasures = [i.erasure for i in items if i.erasure is not None]
-        if erasures:
-            # Only once answers have left for a snapshot (a purge): the record tells the
-            # researchers' export to drop this person from it. Otherwise nothing is kept.
-            statements.append((
-                "INSERT INTO erasures (id, sealed) SELECT ?, ? WHERE EXISTS "
-                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", list(erasures)))
+        if erasures:  # kept only after a purge (KEEP_ERASURE)
+            statements.append((KEEP_ERASURE, list(erasures)))
         profiles = [(i.changes.respondent, i.profile_blob) for i in items
                     if i.profile_blob is not None]
         if profiles:
-            statements.append((
-                "INSERT INTO respondents (id, profile) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile", list(profiles)))
+            statements.append((SAVE_PROFILE, list(profiles)))
         restarted = [(i.changes.respondent, self._keys.slot(i.changes.respondent,
                                                              COMPLETED_SLOT))
                      for i in items if i.changes.consent and not i.changes.completed]
         if restarted:  # consenting again opens a new questionnaire: not finished any more
-            statements.append((
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(restarted)))
+            statements.append((DROP_RECORD, list(restarted)))
         dropped = [(i.changes.respondent, self._keys.slot(i.changes.respondent, q))
                    for i in items for q in i.changes.dropped]
         if dropped:
-            statements.append((
-                "DELETE FROM records WHERE respondent_id = ? AND slot = ?", list(dropped)))
+            statements.append((DROP_RECORD, list(dropped)))
         records: list[tuple[object, ...]] = [
             (record.id, i.changes.respondent, record.slot, blob)
             for i in items for record, blob in i.records]
-        statements += db.values_statements(
-            "INSERT INTO records (id, respondent_id, slot, sealed)", 4,
-            "ON CONFLICT (respondent_id, slot) DO UPDATE SET id = excluded.id, "
-            "sealed = excluded.sealed", records)
+        statements += db.values_statements(RECORDS_INTO, 4, RECORDS_UPSERT, records)
         states: list[tuple[object, ...]] = [
             (i.changes.respondent, i.state_blob, i.changes.today.isoformat())
             for i in items if i.state_blob is not None and not i.changes.end_session]
-        statements += db.values_statements(
-            "INSERT INTO sessions (respondent_id, state, updated_on)", 3,
-            "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-            "updated_on = excluded.updated_on", states)
+        statements += db.values_statements(SESSIONS_INTO, 3, SESSIONS_UPSERT, states)
         cancelled = [(i.changes.respondent,) for i in items
                      if i.changes.cancel_reminder and i.reminder_row is None]
         if cancelled:
-            statements.append(("DELETE FROM reminders WHERE respondent_id = ?",
-                               list(cancelled)))
+            statements.append((CANCEL_REMINDER, list(cancelled)))
         reminders = [(i.changes.respondent, *i.reminder_row) for i in items
                      if i.reminder_row is not None and not i.changes.end_session]
         if reminders:  # after the sessions they belong to
-            statements.append((
-                "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (?, ?, ?) "
-                "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
-                "sealed = excluded.sealed", list(reminders)))
+            statements.append((SAVE_REMINDER, list(reminders)))
         ended = [(i.changes.respondent,) for i in items if i.changes.end_session]
         ended_at = None
         if ended:
             ended_at = len(statements)
-            statements.append(("DELETE FROM sessions WHERE respondent_id = ?", list(ended)))
+            statements.append((END_SESSION, list(ended)))
         counters = [(i.changes.campaign or "", metric)
                     for i in items for metric in i.changes.counters]
         if counters:
-            statements.append((
-                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1", list(counters)))
+            statements.append((COUNT, list(counters)))
         return statements, ended_at
 
     # -- the write-ahead log --------------------------------------------------------------
@@ -649,10 +670,7 @@ class Store:
     async def count(self, link: str | None, metric: str) -> None:
         """One anonymous counter step outside a person's change (a reminder sent)."""
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = count + 1",
-                (link or "", metric))
+            await conn.execute(COUNT, (link or "", metric))
 
     # -- maintenance ----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:

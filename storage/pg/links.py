@@ -8,11 +8,21 @@ from datetime import date, datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from storage.links import EXPIRED_PREFIX, SELECT_LINKS, Link, LinkFigures, _link, new_code
+from storage.links import (
+    COUNTERS,
+    INSERT_LINK,
+    SELECT_LINKS,
+    Link,
+    LinkFigures,
+    _link,
+    link_figures,
+    new_code,
+)
 from storage.pg import schema
 from storage.pg.schema import Conn, Pool
 
-_SELECT = SELECT_LINKS.replace("?", "%s")
+# storage.links' statement; a taken code is skipped rather than failing the transaction.
+_INSERT = INSERT_LINK.replace("?", "%s") + " ON CONFLICT (code) DO NOTHING"
 
 
 class PgLinkBook:
@@ -39,10 +49,7 @@ class PgLinkBook:
             code = new_code()
             async with schema.connection(self._source) as conn:
                 cursor = await conn.execute(
-                    "INSERT INTO links (code, campaign, partner, region, language, label, "
-                    "expires_on, active, created_at, created_by, timezone) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s) "
-                    "ON CONFLICT (code) DO NOTHING",
+                    _INSERT,
                     (code, campaign, partner, region, language, label,
                      expires_on.isoformat() if expires_on else None,
                      now.date().isoformat(), created_by, timezone))
@@ -55,7 +62,7 @@ class PgLinkBook:
 
     async def find(self, code: str) -> Link | None:
         async with schema.connection(self._source) as conn:
-            cursor = await conn.execute(_SELECT + "WHERE code = %s", (code.lower(),))
+            cursor = await conn.execute(SELECT_LINKS + "WHERE code = %s", (code.lower(),))
             row = await cursor.fetchone()
         return _link(row) if row else None
 
@@ -69,20 +76,16 @@ class PgLinkBook:
     async def all(self, created_by: bytes | None = None) -> list[Link]:
         async with schema.connection(self._source) as conn:
             if created_by is None:
-                cursor = await conn.execute(_SELECT + "ORDER BY created_at, code")
+                cursor = await conn.execute(SELECT_LINKS + "ORDER BY created_at, code")
             else:
                 cursor = await conn.execute(
-                    _SELECT + "WHERE created_by = %s ORDER BY created_at, code", (created_by,))
+                    SELECT_LINKS + "WHERE created_by = %s ORDER BY created_at, code", (created_by,))
             return [_link(row) for row in await cursor.fetchall()]
 
     async def figures(self, links: Sequence[Link]) -> list[LinkFigures]:
-        counts: dict[str, dict[str, int]] = {}
         async with schema.connection(self._source) as conn:
-            cursor = await conn.execute("SELECT link, metric, count FROM counters")
-            for key, metric, count in await cursor.fetchall():
-                counts.setdefault(str(key), {})[str(metric)] = int(str(count))
-        return [LinkFigures(link, counts.get(link.code, {}),
-                            counts.get(EXPIRED_PREFIX + link.code, {})) for link in links]
+            cursor = await conn.execute(COUNTERS)
+            return link_figures(links, await cursor.fetchall())
 
     async def close(self) -> None:
         """Closes the pool only if this book opened it (else it is the store's)."""

@@ -14,8 +14,12 @@ from datetime import datetime
 
 from storage.pg import schema
 from storage.pg.schema import Conn, Pool
-from storage.reminders import DueReminder, open_reminder
+from storage.reminders import CANCEL_REMINDER, SAVE_REMINDER, DueReminder, open_reminder
 from storage.server_keys import ServerKeys
+
+# SQLite's statements (storage.reminders), with PostgreSQL's placeholders.
+_CANCEL = CANCEL_REMINDER.replace("?", "%s")
+_SAVE = SAVE_REMINDER.replace("?", "%s")
 
 
 class PgReminderBook:
@@ -67,9 +71,6 @@ async def write_reminder(conn: Conn, respondent: bytes, row: tuple[str, bytes] |
     any pending (after their session row, which it belongs to), a cancellation deletes it.
     A session that ends takes its reminder with it (the foreign key)."""
     if cancel and row is None:
-        await conn.execute("DELETE FROM reminders WHERE respondent_id = %s", (respondent,))
+        await conn.execute(_CANCEL, (respondent,))
     if row is not None and not session_ends:
-        await conn.execute(
-            "INSERT INTO reminders (respondent_id, due_on, sealed) VALUES (%s, %s, %s) "
-            "ON CONFLICT (respondent_id) DO UPDATE SET due_on = excluded.due_on, "
-            "sealed = excluded.sealed", (respondent, *row))
+        await conn.execute(_SAVE, (respondent, *row))

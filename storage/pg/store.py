@@ -21,12 +21,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from storage import store as shared_sql
 from storage.db import DatabaseError
 from storage.pg import schema
 from storage.pg.ledger import IdT, PgChannelLedger
@@ -35,15 +35,16 @@ from storage.pg.reminders import PgReminderBook, write_reminder
 from storage.pg.schema import Conn, Pool
 from storage.reminders import DueReminder
 from storage.sealing import RecipientKey, SealError, recipient_ids
-from storage.server_keys import ServerKeys, StateError
+from storage.server_keys import ServerKeys
 from storage.store import (
     COMPLETED_SLOT,
-    PROFILE_PURPOSE,
+    SEALED_HEADS,
+    STATUS_SQL,
     Changes,
-    Profile,
     RespondentStatus,
     WriteFailed,
     _Sealed,
+    decode_status,
     seal_changes,
 )
 
@@ -53,11 +54,21 @@ POOL_SIZE = 10
 LOCK_TIMEOUT_MS = 30_000  # a turn waiting longer than this for a person's lock gives up
 
 
-STATUS = (
-    "SELECT r.id IS NOT NULL, r.profile, s.state, "
-    "EXISTS (SELECT 1 FROM maintenance WHERE fact = 'purged') "
-    "FROM (SELECT 1) AS one LEFT JOIN respondents r ON r.id = %(id)s "
-    "LEFT JOIN sessions s ON s.respondent_id = r.id")
+STATUS = STATUS_SQL.format("%(id)s")
+
+
+def _pg(sql: str) -> str:
+    """storage.store's SQL of a change, with PostgreSQL's placeholders."""
+    return sql.replace("?", "%s")
+
+
+ERASE_RESPONDENT, KEEP_ERASURE, SAVE_PROFILE, DROP_RECORD, END_SESSION, COUNT = map(_pg, (
+    shared_sql.ERASE_RESPONDENT, shared_sql.KEEP_ERASURE, shared_sql.SAVE_PROFILE,
+    shared_sql.DROP_RECORD, shared_sql.END_SESSION, shared_sql.COUNT))
+SAVE_RECORD = (f"{shared_sql.RECORDS_INTO} VALUES (%s, %s, %s, %s) "
+               f"{shared_sql.RECORDS_UPSERT}")
+SAVE_SESSION = (f"{shared_sql.SESSIONS_INTO} VALUES (%s, %s, %s) "
+                f"{shared_sql.SESSIONS_UPSERT}")
 
 
 def person_lock(respondent: bytes) -> int:
@@ -119,25 +130,9 @@ class PostgresStore:
 
     async def _status(self, conn: Conn, respondent: bytes) -> RespondentStatus:
         cursor = await conn.execute(STATUS, {"id": respondent})
-        return self._decode_status(respondent, await cursor.fetchone())
-
-    def _decode_status(self, respondent: bytes, row: tuple[Any, ...] | None
-                       ) -> RespondentStatus:
+        row = await cursor.fetchone()
         assert row is not None
-        known, profile_blob, state_blob, copied = row
-        if not known:
-            return RespondentStatus(False, False, None, None, bool(copied))
-        profile = Profile(None, False)
-        if profile_blob is not None:
-            try:
-                profile = Profile.decode(self._keys.open_state(
-                    respondent, bytes(profile_blob), PROFILE_PURPOSE))
-            except (StateError, ValueError):
-                log.warning("profile_unreadable")
-        state = (self._keys.open_state(respondent, bytes(state_blob))
-                 if state_blob is not None else None)
-        return RespondentStatus(True, profile.completed, profile.language, state, bool(copied),
-                                profile.reminders_asked)
+        return decode_status(self._keys, respondent, row)
 
     async def counters(self) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn:
@@ -154,17 +149,14 @@ class PostgresStore:
 
     async def count(self, link: str | None, metric: str) -> None:
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1",
-                (link or "", metric))
+            await conn.execute(COUNT, (link or "", metric))
 
     async def sealed_to_other_keys(self) -> int:
         """Records no configured key can open, read from their clear headers (as in SQLite)."""
-        ours = {key.id for key in self._recipients}
         async with self._pool.connection() as conn:
-            cursor = await conn.execute("SELECT substr(sealed, 1, 930) FROM records")
+            cursor = await conn.execute(SEALED_HEADS)
             heads = await cursor.fetchall()
+        ours = {key.id for key in self._recipients}
         return sum(1 for (head,) in heads if ours.isdisjoint(recipient_ids(bytes(head))))
 
     # -- writing ---------------------------------------------------------------------------
@@ -181,7 +173,8 @@ class PostgresStore:
                                        (person_lock(respondent),))
                     cursor = await conn.execute(STATUS, {"id": respondent})
                 row = await cursor.fetchone()
-                yield PgTurn(self, conn, respondent, self._decode_status(respondent, row))
+                assert row is not None
+                yield PgTurn(self, conn, respondent, decode_status(self._keys, respondent, row))
             finally:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
@@ -211,44 +204,27 @@ class PostgresStore:
     async def _write(self, conn: Conn, item: _Sealed) -> None:
         changes, person = item.changes, item.changes.respondent
         if changes.erase:
-            await conn.execute("DELETE FROM respondents WHERE id = %s", (person,))
-        if item.erasure is not None:
-            # Only once answers have left for a snapshot (a purge), as in SQLite.
-            await conn.execute(
-                "INSERT INTO erasures (id, sealed) SELECT %s, %s WHERE EXISTS "
-                "(SELECT 1 FROM maintenance WHERE fact = 'purged')", item.erasure)
+            await conn.execute(ERASE_RESPONDENT, (person,))
+        if item.erasure is not None:  # kept only after a purge (KEEP_ERASURE)
+            await conn.execute(KEEP_ERASURE, item.erasure)
         if item.profile_blob is not None:
-            await conn.execute(
-                "INSERT INTO respondents (id, profile) VALUES (%s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile",
-                (person, item.profile_blob))
+            await conn.execute(SAVE_PROFILE, (person, item.profile_blob))
         if changes.consent and not changes.completed:
-            await conn.execute("DELETE FROM records WHERE respondent_id = %s AND slot = %s",
-                               (person, self._keys.slot(person, COMPLETED_SLOT)))
+            await conn.execute(DROP_RECORD, (person, self._keys.slot(person, COMPLETED_SLOT)))
         for question in changes.dropped:
-            await conn.execute("DELETE FROM records WHERE respondent_id = %s AND slot = %s",
-                               (person, self._keys.slot(person, question)))
+            await conn.execute(DROP_RECORD, (person, self._keys.slot(person, question)))
         if item.records:
-            await conn.cursor().executemany(
-                "INSERT INTO records (id, respondent_id, slot, sealed) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (respondent_id, slot) "
-                "DO UPDATE SET id = excluded.id, sealed = excluded.sealed",
-                [(record.id, person, record.slot, blob) for record, blob in item.records])
+            await conn.cursor().executemany(SAVE_RECORD, [
+                (record.id, person, record.slot, blob) for record, blob in item.records])
         if changes.end_session:
-            await conn.execute("DELETE FROM sessions WHERE respondent_id = %s", (person,))
+            await conn.execute(END_SESSION, (person,))
         elif item.state_blob is not None:
-            await conn.execute(
-                "INSERT INTO sessions (respondent_id, state, updated_on) VALUES (%s, %s, %s) "
-                "ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, "
-                "updated_on = excluded.updated_on",
-                (person, item.state_blob, changes.today.isoformat()))
+            await conn.execute(SAVE_SESSION,
+                               (person, item.state_blob, changes.today.isoformat()))
         await write_reminder(conn, person, item.reminder_row, cancel=changes.cancel_reminder,
                              session_ends=changes.end_session)
         for metric in changes.counters:
-            await conn.execute(
-                "INSERT INTO counters (link, metric, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (link, metric) DO UPDATE SET count = counters.count + 1",
-                (changes.campaign or "", metric))
+            await conn.execute(COUNT, (changes.campaign or "", metric))
 
     # -- maintenance -----------------------------------------------------------------------
     async def expire_sessions(self, updated_before: datetime) -> int:
