@@ -82,7 +82,8 @@ MAX_BODY = 1024 * 1024  # a webhook body is a few kilobytes; anything near this 
 @tornado.web.stream_request_body
 class BoundedBody(tornado.web.RequestHandler):
     """A webhook handler that reads its body in chunks and refuses one over MAX_BODY, by its
-    declared length before reading and by its real length while reading (413 either way)."""
+    declared length before reading and by its real length while reading (413 either way), and
+    that neither logs a failed request nor answers it with more than its status."""
 
     chunks: list[bytes]
     size: int
@@ -103,3 +104,9 @@ class BoundedBody(tornado.web.RequestHandler):
     @property
     def body_bytes(self) -> bytes:
         return b"".join(self.chunks)
+
+    def log_exception(self, *args: object) -> None:
+        """Tornado would log the request; ours carry nothing worth a traceback."""
+
+    def write_error(self, status_code: int, **kwargs: object) -> None:
+        self.finish()  # no body, no traceback, nothing echoed
