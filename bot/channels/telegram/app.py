@@ -27,11 +27,10 @@ from bot.channels.common.conversation import Conversations
 from bot.channels.common.flood import FloodLimits
 from bot.channels.common.staff import FieldWork
 from bot.channels.telegram.api import ChannelBot
-from bot.channels.telegram.channel import TelegramChannel, utc_now
+from bot.channels.telegram.channel import CHANNEL, TelegramChannel, utc_now
 from bot.channels.telegram.limits import ReplyRateLimiter
 from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
 from bot.channels.telegram.texts import COMMANDS
-from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
 from bot.links.qr import link_url
@@ -152,7 +151,7 @@ class TelegramService:
                                        flood=flood, clean_chat=settings.clean_chat,
                                        clock=clock, sleep=sleep)
         self.channel.conversations.field_work = FieldWork(
-            transport=TelegramTransport(self.bot), channel="telegram",
+            transport=self.channel.transport, channel=CHANNEL,
             link_for=lambda code: link_url(self.bot.username, code),
             links=orchestrator.store.links, translator=orchestrator.translator,
             keys=orchestrator.keys, field_worker_ids=settings.field_worker_ids, clock=clock)
