@@ -15,6 +15,8 @@ import tornado.netutil
 import tornado.routing
 import tornado.web
 
+from bot.config import ConfigError
+
 MAX_REQUEST = 4 * 1024 * 1024  # tornado's own cap; each handler checks its smaller limit first
 
 
@@ -50,10 +52,16 @@ class WebhookHost:
 
     async def add(self, path: str, handler: type[tornado.web.RequestHandler],
                   arguments: dict[str, Any]) -> None:
-        """Serve `path` (a trailing slash allowed) with `handler`; opens the socket first."""
+        """Serve `path` (a trailing slash allowed) with `handler`; opens the socket first
+        (ConfigError if it cannot be opened)."""
         if self.port is None:
-            sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.listen,
-                                                   family=socket.AF_UNSPEC)
+            try:
+                sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.listen,
+                                                       family=socket.AF_UNSPEC)
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot listen on {self.listen}:{self.requested_port} ({exc.strerror}). "
+                    "Check WEBHOOK_LISTEN and WEBHOOK_PORT.") from exc
             self._server.add_sockets(sockets)
             self.port = int(sockets[0].getsockname()[1])
         rule = tornado.routing.Rule(tornado.routing.PathMatches(rf"{path.rstrip('/')}/?"),

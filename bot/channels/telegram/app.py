@@ -225,14 +225,8 @@ class TelegramService:
         receiver = WebhookReceiver(self.webhook_secret, self._take)
         server = WebhookServer(receiver, path, self.settings.webhook_listen,
                                self.settings.webhook_port)
-        try:
-            await server.start()
-            self.webhook = server
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port} "
-                f"({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT."
-            ) from exc
+        await server.start()
+        self.webhook = server
         for attempt in range(WEBHOOK_ATTEMPTS):
             try:
                 await self.bot.set_webhook(self.settings.webhook_url,

@@ -108,12 +108,10 @@ class WhatsAppService:
         await self.ledger.start(self._clock())
         try:
             await self._host.add(PATH, WhatsAppHandler, {"receiver": self.receiver})
-        except OSError as exc:
+        except ConfigError:  # the port cannot be opened
             await self.ledger.close()
             await self.graph.close()
-            raise ConfigError(
-                f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port}"
-                f" ({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT.") from exc
+            raise
         self.port = self._host.port
         self._started = True
         log.info("whatsapp_started")
