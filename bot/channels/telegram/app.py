@@ -25,9 +25,8 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels.common.conversation import Conversations
 from bot.channels.common.flood import FloodLimits
-from bot.channels.common.staff import FieldWork
 from bot.channels.telegram.api import ChannelBot
-from bot.channels.telegram.channel import CHANNEL, TelegramChannel, utc_now
+from bot.channels.telegram.channel import TelegramChannel, utc_now
 from bot.channels.telegram.limits import ReplyRateLimiter
 from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
 from bot.channels.telegram.texts import COMMANDS
@@ -150,11 +149,8 @@ class TelegramService:
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood, clean_chat=settings.clean_chat,
                                        clock=clock, sleep=sleep)
-        self.channel.conversations.field_work = FieldWork(
-            transport=self.channel.transport, channel=CHANNEL,
-            link_for=lambda code: link_url(self.bot.username, code),
-            links=orchestrator.store.links, translator=orchestrator.translator,
-            keys=orchestrator.keys, field_worker_ids=settings.field_worker_ids, clock=clock)
+        self.channel.conversations.serve_field_workers(
+            settings.field_worker_ids, lambda code: link_url(self.bot.username, code))
         builder = ApplicationBuilder().bot(self.bot).concurrent_updates(CONCURRENT_UPDATES)
         if settings.webhook_url:
             builder = builder.updater(None)

@@ -46,9 +46,8 @@ class TelegramChannel:
         self.bot = bot
         self.ledger = ledger
         self.clock = clock
-        self.transport = TelegramTransport(bot)
         self.conversations = Conversations(
-            orchestrator, self.transport, channel=CHANNEL, ledger=ledger,
+            orchestrator, TelegramTransport(bot), channel=CHANNEL, ledger=ledger,
             fetch_media=telegram_media(bot, media_limit), flood=flood, clean_chat=clean_chat,
             clock=clock, monotonic=monotonic, sleep=sleep)
         self._handled = 0  # updates finished here (the rest count in `conversations`)
