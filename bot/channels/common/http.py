@@ -93,12 +93,11 @@ class BoundedBody(tornado.web.RequestHandler):
     declared length before reading and by its real length while reading (413 either way), and
     that neither logs a failed request nor answers it with more than its status."""
 
-    chunks: list[bytes]
+    chunks: list[bytes]  # both set empty by each handler's `initialize`
     size: int
 
     def refuse_oversized(self) -> None:
         """Call from `prepare`, once the handler's own checks passed."""
-        self.chunks, self.size = [], 0
         declared = self.request.headers.get("Content-Length", "0")
         if not declared.isdigit() or int(declared) > MAX_BODY:
             raise tornado.web.HTTPError(413)
