@@ -15,7 +15,6 @@ from bot.engine.text import Text
 from bot.i18n import Translator
 
 COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s+(.*))?", re.DOTALL)
-WORD_CONTEXT = "command-word"
 
 
 def NC_(context: str, msgid: str) -> Text:

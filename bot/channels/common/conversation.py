@@ -20,7 +20,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
@@ -98,6 +98,16 @@ class Conversations:
         self.reminder_template = reminder_template
         window = self.capabilities.reply_window
         self.reach = Reach(None if reminder_template is not None else window)
+
+    def serve_field_workers(self, field_worker_ids: Iterable[str],
+                            link_for: Callable[[str], str]) -> None:
+        """Let these platform ids use /newlink and /stats; `link_for` turns a link code into
+        the URL that opens the bot with it."""
+        orchestrator = self.orchestrator
+        self.field_work = FieldWork(
+            transport=self.transport, channel=self.channel, link_for=link_for,
+            links=orchestrator.store.links, translator=orchestrator.translator,
+            keys=orchestrator.keys, field_worker_ids=field_worker_ids, clock=self.clock)
 
     # -- a reminder the person asked for ---------------------------------------------------
     async def remind(self, user_id: str, text: str, language: str, asked_at: datetime) -> bool:

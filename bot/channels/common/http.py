@@ -15,6 +15,8 @@ import tornado.netutil
 import tornado.routing
 import tornado.web
 
+from bot.config import ConfigError
+
 MAX_REQUEST = 4 * 1024 * 1024  # tornado's own cap; each handler checks its smaller limit first
 
 
@@ -50,10 +52,16 @@ class WebhookHost:
 
     async def add(self, path: str, handler: type[tornado.web.RequestHandler],
                   arguments: dict[str, Any]) -> None:
-        """Serve `path` (a trailing slash allowed) with `handler`; opens the socket first."""
+        """Serve `path` (a trailing slash allowed) with `handler`; opens the socket first
+        (ConfigError if it cannot be opened)."""
         if self.port is None:
-            sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.listen,
-                                                   family=socket.AF_UNSPEC)
+            try:
+                sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.listen,
+                                                       family=socket.AF_UNSPEC)
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot listen on {self.listen}:{self.requested_port} ({exc.strerror}). "
+                    "Check WEBHOOK_LISTEN and WEBHOOK_PORT.") from exc
             self._server.add_sockets(sockets)
             self.port = int(sockets[0].getsockname()[1])
         rule = tornado.routing.Rule(tornado.routing.PathMatches(rf"{path.rstrip('/')}/?"),
@@ -82,14 +90,14 @@ MAX_BODY = 1024 * 1024  # a webhook body is a few kilobytes; anything near this 
 @tornado.web.stream_request_body
 class BoundedBody(tornado.web.RequestHandler):
     """A webhook handler that reads its body in chunks and refuses one over MAX_BODY, by its
-    declared length before reading and by its real length while reading (413 either way)."""
+    declared length before reading and by its real length while reading (413 either way), and
+    that neither logs a failed request nor answers it with more than its status."""
 
-    chunks: list[bytes]
+    chunks: list[bytes]  # both set empty by each handler's `initialize`
     size: int
 
     def refuse_oversized(self) -> None:
         """Call from `prepare`, once the handler's own checks passed."""
-        self.chunks, self.size = [], 0
         declared = self.request.headers.get("Content-Length", "0")
         if not declared.isdigit() or int(declared) > MAX_BODY:
             raise tornado.web.HTTPError(413)
@@ -103,3 +111,9 @@ class BoundedBody(tornado.web.RequestHandler):
     @property
     def body_bytes(self) -> bytes:
         return b"".join(self.chunks)
+
+    def log_exception(self, *args: object) -> None:
+        """Tornado would log the request; ours carry nothing worth a traceback."""
+
+    def write_error(self, status_code: int, **kwargs: object) -> None:
+        self.finish()  # no body, no traceback, nothing echoed

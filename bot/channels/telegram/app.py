@@ -25,13 +25,11 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels.common.conversation import Conversations
 from bot.channels.common.flood import FloodLimits
-from bot.channels.common.staff import FieldWork
 from bot.channels.telegram.api import ChannelBot
 from bot.channels.telegram.channel import TelegramChannel, utc_now
 from bot.channels.telegram.limits import ReplyRateLimiter
 from bot.channels.telegram.media import BOT_API_LIMIT, SELF_HOSTED_LIMIT
 from bot.channels.telegram.texts import COMMANDS
-from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.webhook import WebhookReceiver, WebhookServer
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
 from bot.links.qr import link_url
@@ -151,11 +149,8 @@ class TelegramService:
                                        media_limit=media_limit or limit_for(settings),
                                        flood=flood, clean_chat=settings.clean_chat,
                                        clock=clock, sleep=sleep)
-        self.channel.conversations.field_work = FieldWork(
-            transport=TelegramTransport(self.bot), channel="telegram",
-            link_for=lambda code: link_url(self.bot.username, code),
-            links=orchestrator.store.links, translator=orchestrator.translator,
-            keys=orchestrator.keys, field_worker_ids=settings.field_worker_ids, clock=clock)
+        self.channel.conversations.serve_field_workers(
+            settings.field_worker_ids, lambda code: link_url(self.bot.username, code))
         builder = ApplicationBuilder().bot(self.bot).concurrent_updates(CONCURRENT_UPDATES)
         if settings.webhook_url:
             builder = builder.updater(None)
@@ -226,14 +221,8 @@ class TelegramService:
         receiver = WebhookReceiver(self.webhook_secret, self._take)
         server = WebhookServer(receiver, path, self.settings.webhook_listen,
                                self.settings.webhook_port)
-        try:
-            await server.start()
-            self.webhook = server
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port} "
-                f"({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT."
-            ) from exc
+        await server.start()
+        self.webhook = server
         for attempt in range(WEBHOOK_ATTEMPTS):
             try:
                 await self.bot.set_webhook(self.settings.webhook_url,

@@ -27,7 +27,6 @@ UNSUPPORTED_KINDS = ("animation", "sticker", "video_note", "video", "venue", "lo
                      "contact", "poll", "dice", "game", "story", "paid_media", "invoice",
                      "giveaway", "document")
 JOINED = ("member", "administrator", "restricted", "creator")
-MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
 
 Json = Mapping[str, Any]
 
@@ -37,8 +36,6 @@ class NotPrivate:
     """A group, supergroup or channel: the bot leaves it."""
 
     chat_id: int
-
-
 
 
 Incoming = Said | Edited | Blocked | NotPrivate | Ignored

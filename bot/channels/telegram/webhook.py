@@ -122,12 +122,6 @@ class _UpdateHandler(BoundedBody):
             self.set_header("Content-Type", "application/json")
         self.finish(body)
 
-    def log_exception(self, *args: object) -> None:
-        """Tornado would log the request; ours carry nothing worth a traceback."""
-
-    def write_error(self, status_code: int, **kwargs: object) -> None:
-        self.finish()  # no body, no traceback, nothing echoed
-
 
 class WebhookServer:
     def __init__(self, receiver: WebhookReceiver, path: str, listen: str, port: int) -> None:

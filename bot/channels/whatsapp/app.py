@@ -13,7 +13,6 @@ import httpx
 from bot.channels.common.conversation import Conversations, utc_now
 from bot.channels.common.flood import FloodLimits
 from bot.channels.common.http import WebhookHost
-from bot.channels.common.staff import FieldWork
 from bot.channels.common.transport import TransportError
 from bot.channels.whatsapp.channel import CHANNEL, MEDIA_LIMIT, WhatsAppChannel
 from bot.channels.whatsapp.graph import FIRST_PAUSE, GraphClient, TokenRejected
@@ -69,12 +68,9 @@ class WhatsAppService:
                                        reminder_template=settings.whatsapp_reminder_template
                                        or None)
         number = settings.whatsapp_number
-        self.channel.conversations.field_work = FieldWork(
-            transport=self.channel.transport, channel=CHANNEL,
-            link_for=lambda code: whatsapp_url(number, code) if number else code,
-            links=orchestrator.store.links, translator=orchestrator.translator,
-            keys=orchestrator.keys, field_worker_ids=settings.whatsapp_field_workers,
-            clock=clock)
+        self.channel.conversations.serve_field_workers(
+            settings.whatsapp_field_workers,
+            lambda code: whatsapp_url(number, code) if number else code)
         self.receiver = WhatsAppReceiver(settings.whatsapp_app_secret.value,
                                          settings.whatsapp_verify_token.value,
                                          self.channel.handle)
@@ -108,12 +104,10 @@ class WhatsAppService:
         await self.ledger.start(self._clock())
         try:
             await self._host.add(PATH, WhatsAppHandler, {"receiver": self.receiver})
-        except OSError as exc:
+        except ConfigError:  # the port cannot be opened
             await self.ledger.close()
             await self.graph.close()
-            raise ConfigError(
-                f"Cannot listen on {self.settings.webhook_listen}:{self.settings.webhook_port}"
-                f" ({exc.strerror}). Check WEBHOOK_LISTEN and WEBHOOK_PORT.") from exc
+            raise
         self.port = self._host.port
         self._started = True
         log.info("whatsapp_started")

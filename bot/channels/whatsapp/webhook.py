@@ -126,9 +126,3 @@ class WhatsAppHandler(BoundedBody):
         status = self.receiver.accept(body)
         self.set_status(status)
         self.finish()
-
-    def log_exception(self, *args: object) -> None:
-        """Tornado would log the request; ours carry nothing worth a traceback."""
-
-    def write_error(self, status_code: int, **kwargs: object) -> None:
-        self.finish()  # no body, no traceback, nothing echoed
