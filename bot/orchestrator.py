@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import TypeVar, assert_never
 from zoneinfo import ZoneInfo
 
 from bot import button_state
@@ -98,6 +98,7 @@ RENDERED_KEPT = 20_000  # rendered texts remembered (flow texts x languages, and
 REMINDER_SENT = "reminder_sent"  # a funnel step counted when the job delivers one
 
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
+_V = TypeVar("_V")
 
 
 class MediaTooLarge(Exception):
@@ -177,6 +178,14 @@ def _latest(cached: _Session | None, carried: SessionState | None) -> _Session |
 
 def _number(state: SessionState) -> int:
     return max(state.seq, state.overlay_seq)
+
+
+def _keep_newest(memory: OrderedDict[bytes, _V], respondent: bytes, value: _V) -> None:
+    """Remember `value` as the most recent, dropping the oldest beyond MEMORY_SESSIONS."""
+    memory[respondent] = value
+    memory.move_to_end(respondent)
+    while len(memory) > MEMORY_SESSIONS:
+        memory.popitem(last=False)
 
 
 def _command_name(name: str) -> str:
@@ -430,10 +439,7 @@ class Orchestrator:
         if (ended.consented or not ended.language_chosen or not ended.language
                 or any(isinstance(action, WipeChat) for action in actions)):
             return
-        self._chosen_languages[respondent] = ended.language
-        self._chosen_languages.move_to_end(respondent)
-        while len(self._chosen_languages) > MEMORY_SESSIONS:
-            self._chosen_languages.popitem(last=False)
+        _keep_newest(self._chosen_languages, respondent, ended.language)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime,
                   address: _Address) -> None:
@@ -445,10 +451,7 @@ class Orchestrator:
         session.touched = now
         session.address = address
         self._chosen_languages.pop(respondent, None)
-        self._sessions[respondent] = session
-        self._sessions.move_to_end(respondent)
-        while len(self._sessions) > MEMORY_SESSIONS:
-            self._sessions.popitem(last=False)
+        _keep_newest(self._sessions, respondent, session)
 
     def _listen(self, respondent: bytes, state: SessionState | None,
                 address: _Address) -> None:
@@ -458,10 +461,7 @@ class Orchestrator:
                 or not offers_after_quiet(state)):
             self._heard.pop(respondent, None)
             return
-        self._heard[respondent] = _Heard(address, state.campaign, state.heard_at)
-        self._heard.move_to_end(respondent)
-        while len(self._heard) > MEMORY_SESSIONS:
-            self._heard.popitem(last=False)
+        _keep_newest(self._heard, respondent, _Heard(address, state.campaign, state.heard_at))
 
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],
