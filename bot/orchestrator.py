@@ -188,6 +188,17 @@ def _keep_newest(memory: OrderedDict[bytes, _V], respondent: bytes, value: _V) -
         memory.popitem(last=False)
 
 
+def _drop_older(memory: OrderedDict[bytes, _V], cutoff: datetime,
+                when: Callable[[_V], datetime | None]) -> None:
+    """Forget, oldest first, what was last active before `cutoff` (or at no known time)."""
+    while memory:
+        respondent, oldest = next(iter(memory.items()))
+        last = when(oldest)
+        if last is not None and last >= cutoff:
+            break
+        del memory[respondent]
+
+
 def _command_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
@@ -347,16 +358,8 @@ class Orchestrator:
         stored sessions were closed.
         """
         cutoff = self.clock() - idle_for
-        while self._sessions:
-            respondent, oldest = next(iter(self._sessions.items()))
-            if oldest.touched is not None and oldest.touched >= cutoff:
-                break
-            del self._sessions[respondent]
-        while self._heard:
-            respondent, heard = next(iter(self._heard.items()))
-            if heard.at >= cutoff:
-                break
-            del self._heard[respondent]
+        _drop_older(self._sessions, cutoff, lambda session: session.touched)
+        _drop_older(self._heard, cutoff, lambda heard: heard.at)
         closed = await self.store.expire_sessions(cutoff)
         if closed:
             log.info("sessions_expired count=%d", closed)
