@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -90,19 +91,14 @@ async def offer_to_quiet(offerer: Offerer, channels: Mapping[str, Reminding],
         if not offer_allowed(now, person.since, zones[person.campaign], channel.reply_window):
             continue
         try:
-            if await channel.reach_out(person.user_id, _decide(offerer, person)):
+            decide = functools.partial(offerer.offer_after_quiet, person)
+            if await channel.reach_out(person.user_id, decide):
                 offered += 1
         except Exception as exc:  # one person's failure never stops the others'
             log.warning("reminder_offer_failed error=%s", type(exc).__name__)
     if offered:
         log.info("reminder_offers_sent count=%d", offered)
     return offered
-
-
-def _decide(offerer: Offerer, person: QuietPerson) -> Callable[[], Awaitable[list[out.Outbound]]]:
-    async def decide() -> list[out.Outbound]:
-        return await offerer.offer_after_quiet(person)
-    return decide
 
 
 @contextlib.asynccontextmanager
@@ -114,10 +110,6 @@ async def reminder_offers(offerer: Offerer, channels: Mapping[str, Reminding],
     if quiet_for is None or not channels:
         yield None
         return
-    reachable, after = dict(channels), quiet_for
-
-    async def one_round() -> int:
-        return await offer_to_quiet(offerer, reachable, after)
-
+    one_round = functools.partial(offer_to_quiet, offerer, dict(channels), quiet_for)
     async with every_while_running(one_round, every, "reminder_offer") as task:
         yield task
