@@ -33,7 +33,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import outbound as out
-from bot.reminders import CHECK_EVERY, WINDOW_MARGIN, Reminding, every_while_running, quiet
+from bot.reminders import CHECK_EVERY, Reach, Reminding, every_while_running, quiet
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ def offer_allowed(now: datetime, since: datetime, place: ZoneInfo,
     conversation, inside the channel's reply window, outside the quiet hours of `place`."""
     if now - since >= OFFER_WITHIN:
         return False
-    if window is not None and now >= since + window - WINDOW_MARGIN:
+    latest = Reach(window).latest(since)
+    if latest is not None and now >= latest:
         return False
     return not quiet(now.astimezone(place))
 
