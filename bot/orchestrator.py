@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import TypeVar, assert_never
 from zoneinfo import ZoneInfo
 
 from bot import button_state
@@ -98,6 +98,7 @@ RENDERED_KEPT = 20_000  # rendered texts remembered (flow texts x languages, and
 REMINDER_SENT = "reminder_sent"  # a funnel step counted when the job delivers one
 
 MediaFetcher = Callable[[MediaRef], Awaitable[bytes]]
+_V = TypeVar("_V")
 
 
 class MediaTooLarge(Exception):
@@ -179,6 +180,25 @@ def _number(state: SessionState) -> int:
     return max(state.seq, state.overlay_seq)
 
 
+def _keep_newest(memory: OrderedDict[bytes, _V], respondent: bytes, value: _V) -> None:
+    """Remember `value` as the most recent, dropping the oldest beyond MEMORY_SESSIONS."""
+    memory[respondent] = value
+    memory.move_to_end(respondent)
+    while len(memory) > MEMORY_SESSIONS:
+        memory.popitem(last=False)
+
+
+def _drop_older(memory: OrderedDict[bytes, _V], cutoff: datetime,
+                when: Callable[[_V], datetime | None]) -> None:
+    """Forget, oldest first, what was last active before `cutoff` (or at no known time)."""
+    while memory:
+        respondent, oldest = next(iter(memory.items()))
+        last = when(oldest)
+        if last is not None and last >= cutoff:
+            break
+        del memory[respondent]
+
+
 def _command_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
@@ -250,7 +270,7 @@ class Orchestrator:
     def _carried(self, respondent: bytes, token: str | None) -> SessionState | None:
         """The conversation before consent a pressed button carries, if it verifies (only
         ever drawn on a database shared by several workers)."""
-        if not (self.store.shared and token and button_state.is_carried(token)):
+        if not (self.store.shared and token):
             return None
         return button_state.carried(token, self.script, respondent, self.keys)
 
@@ -338,16 +358,8 @@ class Orchestrator:
         stored sessions were closed.
         """
         cutoff = self.clock() - idle_for
-        while self._sessions:
-            respondent, oldest = next(iter(self._sessions.items()))
-            if oldest.touched is not None and oldest.touched >= cutoff:
-                break
-            del self._sessions[respondent]
-        while self._heard:
-            respondent, heard = next(iter(self._heard.items()))
-            if heard.at >= cutoff:
-                break
-            del self._heard[respondent]
+        _drop_older(self._sessions, cutoff, lambda session: session.touched)
+        _drop_older(self._heard, cutoff, lambda heard: heard.at)
         closed = await self.store.expire_sessions(cutoff)
         if closed:
             log.info("sessions_expired count=%d", closed)
@@ -430,10 +442,7 @@ class Orchestrator:
         if (ended.consented or not ended.language_chosen or not ended.language
                 or any(isinstance(action, WipeChat) for action in actions)):
             return
-        self._chosen_languages[respondent] = ended.language
-        self._chosen_languages.move_to_end(respondent)
-        while len(self._chosen_languages) > MEMORY_SESSIONS:
-            self._chosen_languages.popitem(last=False)
+        _keep_newest(self._chosen_languages, respondent, ended.language)
 
     def _remember(self, respondent: bytes, session: _Session | None, now: datetime,
                   address: _Address) -> None:
@@ -445,10 +454,7 @@ class Orchestrator:
         session.touched = now
         session.address = address
         self._chosen_languages.pop(respondent, None)
-        self._sessions[respondent] = session
-        self._sessions.move_to_end(respondent)
-        while len(self._sessions) > MEMORY_SESSIONS:
-            self._sessions.popitem(last=False)
+        _keep_newest(self._sessions, respondent, session)
 
     def _listen(self, respondent: bytes, state: SessionState | None,
                 address: _Address) -> None:
@@ -458,10 +464,7 @@ class Orchestrator:
                 or not offers_after_quiet(state)):
             self._heard.pop(respondent, None)
             return
-        self._heard[respondent] = _Heard(address, state.campaign, state.heard_at)
-        self._heard.move_to_end(respondent)
-        while len(self._heard) > MEMORY_SESSIONS:
-            self._heard.popitem(last=False)
+        _keep_newest(self._heard, respondent, _Heard(address, state.campaign, state.heard_at))
 
     async def _changes(self, respondent: bytes, before: SessionState,
                        after: SessionState | None, actions: tuple[Action, ...],

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import outbound as out
-from bot.reminders import CHECK_EVERY, WINDOW_MARGIN, Reminding, every_while_running, quiet
+from bot.reminders import CHECK_EVERY, Reach, Reminding, every_while_running, quiet
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ def offer_allowed(now: datetime, since: datetime, place: ZoneInfo,
     conversation, inside the channel's reply window, outside the quiet hours of `place`."""
     if now - since >= OFFER_WITHIN:
         return False
-    if window is not None and now >= since + window - WINDOW_MARGIN:
+    latest = Reach(window).latest(since)
+    if latest is not None and now >= latest:
         return False
     return not quiet(now.astimezone(place))
 
@@ -90,19 +92,14 @@ async def offer_to_quiet(offerer: Offerer, channels: Mapping[str, Reminding],
         if not offer_allowed(now, person.since, zones[person.campaign], channel.reply_window):
             continue
         try:
-            if await channel.reach_out(person.user_id, _decide(offerer, person)):
+            decide = functools.partial(offerer.offer_after_quiet, person)
+            if await channel.reach_out(person.user_id, decide):
                 offered += 1
         except Exception as exc:  # one person's failure never stops the others'
             log.warning("reminder_offer_failed error=%s", type(exc).__name__)
     if offered:
         log.info("reminder_offers_sent count=%d", offered)
     return offered
-
-
-def _decide(offerer: Offerer, person: QuietPerson) -> Callable[[], Awaitable[list[out.Outbound]]]:
-    async def decide() -> list[out.Outbound]:
-        return await offerer.offer_after_quiet(person)
-    return decide
 
 
 @contextlib.asynccontextmanager
@@ -115,11 +112,7 @@ async def reminder_offers(offerer: Offerer, channels: Mapping[str, Reminding],
     if quiet_for is None or not channels:
         yield None
         return
-    reachable, after = dict(channels), quiet_for
+    one_round = functools.partial(offer_to_quiet, offerer, dict(channels), quiet_for)
     every = every or min(CHECK_EVERY, quiet_for / 4)
-
-    async def one_round() -> int:
-        return await offer_to_quiet(offerer, reachable, after)
-
     async with every_while_running(one_round, every, "reminder_offer") as task:
         yield task

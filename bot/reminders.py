@@ -197,10 +197,6 @@ async def reminders(sender: Sender, channels: Mapping[str, Reminding],
     if not channels:
         yield None
         return
-    senders = dict(channels)
-
-    async def one_round() -> int:
-        return await send_due(sender, senders)
-
+    one_round = functools.partial(send_due, sender, dict(channels))
     async with every_while_running(one_round, every, "reminder") as task:
         yield task

@@ -562,12 +562,14 @@ class _Turn:
         current = self.state.current
         history = (*self.state.history, current) if record and current else self.state.history
         start = self.flow.index(current) + 1 if current else 0
-        upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
+        # Lazy: whether a later item is shown is asked after the ones before it have passed
+        # by (a calculation's value may decide it).
+        candidates = (q for q in self.flow.questions[start:] if self.shown(q))
+        upcoming = next(candidates, None)
         while upcoming is not None and upcoming.kind in _NOT_ASKED:
             self.announce_section(upcoming)
             self.pass_by(upcoming)  # a note is said, a calculation stored
-            start = self.flow.index(upcoming.id) + 1
-            upcoming = next((q for q in self.flow.questions[start:] if self.shown(q)), None)
+            upcoming = next(candidates, None)
         self.state = self.state.evolve(history=history, pending=(),
                                        current=upcoming.id if upcoming else None)
         if upcoming is None:
