@@ -41,6 +41,14 @@ def existing_database(path: Path, create_flag: str | None = None) -> Path:
     return path
 
 
+def live_database(config: Settings, create_flag: str | None = None) -> Path | str:
+    """The bot's database: DATABASE_URL (PostgreSQL, the server's to check) if set, else
+    DATA_DIR's SQLite file, which must exist (`existing_database`)."""
+    if config.database_url:
+        return config.database_url.value
+    return existing_database(config.database_path, create_flag)
+
+
 def counted(count: int, one: str, many: str) -> str:
     """ "1 testimony", "2 testimonies": English only, like all of the command's own output."""
     return f"{count:,} {one if count == 1 else many}"
