@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from pathlib import Path
@@ -76,7 +75,3 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ",
             raise UserError("the two passphrases differ")
         return first
     return sys.stdin.readline().rstrip("\r\n")
-
-
-def quiet_logging() -> None:
-    logging.getLogger().setLevel(logging.WARNING)
