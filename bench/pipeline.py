@@ -23,7 +23,6 @@ import itertools
 import json
 import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from bench import sides
 from bench.local_api import BOT, LocalBotApi
 
 TOKEN = "123456789:AAF" + "b3nch" * 7
@@ -257,8 +257,7 @@ async def run_side(kind: str, respondents: int, recorded: list[Any]
                                    f"stored, found {answers}")
     latencies.sort()
     return Figures(kind, len(people), len(latencies), answers, seconds,
-                   latencies[len(latencies) // 2] * 1000,
-                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+                   *sides.p50_p99_ms(latencies),
                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    commits, sealed_in_helper, helper_rss,
                    ), list(zip(warm_records, timed_records, strict=True))
@@ -266,28 +265,18 @@ async def run_side(kind: str, respondents: int, recorded: list[Any]
 
 # -- the parent: alternate runs in fresh processes, report ----------------------------------
 def run_child(kind: str, respondents: int, stream: Path) -> Figures:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", "--side", kind, "--respondents",
-         str(respondents), "--stream", str(stream)], capture_output=True, text=True,
-        check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} run failed:\n{done.stderr[-3000:]}")
-    return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return Figures(**sides.run_side("bench.pipeline", kind, ["--respondents", str(respondents),
+                                                             "--stream", str(stream)]))
 
 
 def best_of(respondents: int, rounds: int) -> dict[str, Figures]:
     """Each side `rounds` times, alternately, each run in a fresh process; the best run of
-    each. On a small shared machine one run of either side varies by several percent from
-    the next; the best of a few is what the code can do, for both sides alike."""
-    best: dict[str, Figures] = {}
+    each (sides.best_of)."""
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as folder:
-        for _ in range(rounds):
-            for kind in ("pipeline", "baseline"):  # the baseline replays the pipeline's
-                figures = run_child(kind, respondents, Path(folder) / "updates.json")
-                if kind not in best or \
-                        figures.updates_per_second > best[kind].updates_per_second:
-                    best[kind] = figures
-    return best
+        stream = Path(folder) / "updates.json"  # the baseline replays the pipeline's
+        return sides.best_of(rounds, ("pipeline", "baseline"),
+                             lambda kind: run_child(kind, respondents, stream),
+                             lambda figures: figures.updates_per_second)
 
 
 def report(best: dict[str, Figures]) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench import sides
 from tests.fakes.graph_api import APP_SECRET, PHONE_NUMBER_ID, TOKEN, VERIFY_TOKEN, VERSION
 
 # The default questionnaire typed as numbers (English first in the picker, "Yes" first).
@@ -164,8 +165,7 @@ async def run_side(kind: str, respondents: int, api_url: str) -> Figures:
         await close()
     latencies.sort()
     return Figures(kind, respondents, len(latencies), seconds,
-                   latencies[len(latencies) // 2] * 1000,
-                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+                   *sides.p50_p99_ms(latencies),
                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -192,29 +192,21 @@ def start_fake(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run_child(kind: str, respondents: int, api_url: str) -> Figures:
-    done = subprocess.run([sys.executable, "-m", "bench.whatsapp", "--side", kind,
-                           "--respondents", str(respondents), "--api-url", api_url],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(Path.cwd())})
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} run failed:\n{done.stderr[-3000:]}")
-    return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return Figures(**sides.run_side("bench.whatsapp", kind,
+                                    ["--respondents", str(respondents), "--api-url", api_url],
+                                    env={**os.environ, "PYTHONPATH": str(Path.cwd())}))
 
 
 def measure(respondents: int, rounds: int) -> dict[str, Figures]:
-    best: dict[str, Figures] = {}
     with tempfile.TemporaryDirectory(prefix="bench-whatsapp-fake-") as folder:
         fake, api_url = start_fake(Path(folder))
         try:
-            for _ in range(rounds):
-                for kind in ("whatsapp", "baseline"):
-                    figures = run_child(kind, respondents, api_url)
-                    if kind not in best or figures.per_second > best[kind].per_second:
-                        best[kind] = figures
+            return sides.best_of(rounds, ("whatsapp", "baseline"),
+                                 lambda kind: run_child(kind, respondents, api_url),
+                                 lambda figures: figures.per_second)
         finally:
             fake.kill()
             fake.wait()
-    return best
 
 
 def report(best: dict[str, Figures]) -> None:

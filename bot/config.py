@@ -69,16 +69,16 @@ class Settings:
     # Quiet time mid-questionnaire after which the one reminder offer goes out; None: never.
     reminder_offer_after: timedelta | None = field(default=timedelta(hours=2),
                                                    metadata={"none_shown_as": "off"})
+    database_url: Secret = field(default_factory=lambda: Secret(""))
+
+    # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
+    server_secret_in_dotenv: bool = field(default=False, metadata={"derived": True})
 
     @property
     def whatsapp_configured(self) -> bool:
         """Any WhatsApp setting given: then all the required ones must be (checked at start)."""
         return bool(self.whatsapp_access_token or self.whatsapp_phone_number_id
                     or self.whatsapp_app_secret or self.whatsapp_verify_token)
-    database_url: Secret = field(default_factory=lambda: Secret(""))
-
-    # Not a setting: where SERVER_SECRET came from (.env is on disk: warned about).
-    server_secret_in_dotenv: bool = field(default=False, metadata={"derived": True})
 
     @property
     def database_path(self) -> Path:

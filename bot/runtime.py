@@ -268,20 +268,29 @@ async def running(settings: Settings, orchestrator: Orchestrator,
 ChannelFactory = Callable[[Orchestrator], Sequence[ChannelService]]
 
 
-async def serve(settings: Settings, channels_for: ChannelFactory) -> int:
-    """`testimony-bot run` with channels configured: until SIGINT or SIGTERM."""
+@contextlib.asynccontextmanager
+async def started(settings: Settings, channels_for: ChannelFactory
+                  ) -> AsyncIterator[tuple[Orchestrator, Sequence[ChannelService]]]:
+    """The bot built, `running` with the channels made for it, and the store closed at the
+    end whatever happens: the one path `run` (any channels) and `chat` (none) both take."""
     orchestrator = await build(settings)
     try:
         channels = channels_for(orchestrator)
         async with running(settings, orchestrator, channels):
-            stopping = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stopping.set)
-            names = " and ".join(channel.description for channel in channels)
-            print(f"testimony-bot is running on {names}. Stop with Ctrl-C.", flush=True)
-            await stopping.wait()
-            log.info("shutdown_requested")
+            yield orchestrator, channels
     finally:
         await orchestrator.store.close()
+
+
+async def serve(settings: Settings, channels_for: ChannelFactory) -> int:
+    """`testimony-bot run` with channels configured: until SIGINT or SIGTERM."""
+    async with started(settings, channels_for) as (_, channels):
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        names = " and ".join(channel.description for channel in channels)
+        print(f"testimony-bot is running on {names}. Stop with Ctrl-C.", flush=True)
+        await stopping.wait()
+        log.info("shutdown_requested")
     return 0

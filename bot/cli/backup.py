@@ -10,7 +10,14 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.common import Subparsers, UserError, counted, existing_database, settings
+from bot.cli.common import (
+    Subparsers,
+    UserError,
+    counted,
+    existing_database,
+    live_database,
+    settings,
+)
 from storage import maintenance as sqlite_maintenance
 from storage.maintenance import MaintenanceError, SnapshotSummary
 
@@ -46,12 +53,7 @@ def _database(args: argparse.Namespace) -> Path | str:
     exist: run from the wrong folder, a backup would otherwise snapshot a new empty database
     and report success."""
     path: Path | None = args.db
-    if path is None:
-        config = settings(args)
-        if config.database_url:
-            return config.database_url.value
-        path = config.database_path
-    return existing_database(path)
+    return existing_database(path) if path is not None else live_database(settings(args))
 
 
 def _backup(source: Path | str, target: Path) -> SnapshotSummary:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.cli.common import Subparsers, settings
 from bot.config import Settings
 from bot.orchestrator import Orchestrator
-from bot.runtime import ChannelService, build, running, serve
+from bot.runtime import ChannelService, serve, started
 
 
 def register(commands: Subparsers) -> None:
@@ -41,12 +41,8 @@ def quiet(config: Settings) -> Settings:
 async def _chat(config: Settings, user: str) -> int:
     from bot.channels.terminal import TerminalChat
 
-    orchestrator = await build(config)
-    try:
-        async with running(config, orchestrator, []):
-            await TerminalChat(orchestrator, user=user).run()
-    finally:
-        await orchestrator.store.close()
+    async with started(config, lambda _: ()) as (orchestrator, _):
+        await TerminalChat(orchestrator, user=user).run()
     return 0
 
 

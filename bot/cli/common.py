@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from pathlib import Path
@@ -41,6 +40,14 @@ def existing_database(path: Path, create_flag: str | None = None) -> Path:
     return path
 
 
+def live_database(config: Settings, create_flag: str | None = None) -> Path | str:
+    """The bot's database: DATABASE_URL (PostgreSQL, the server's to check) if set, else
+    DATA_DIR's SQLite file, which must exist (`existing_database`)."""
+    if config.database_url:
+        return config.database_url.value
+    return existing_database(config.database_path, create_flag)
+
+
 def counted(count: int, one: str, many: str) -> str:
     """ "1 testimony", "2 testimonies": English only, like all of the command's own output."""
     return f"{count:,} {one if count == 1 else many}"
@@ -68,7 +75,3 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ",
             raise UserError("the two passphrases differ")
         return first
     return sys.stdin.readline().rstrip("\r\n")
-
-
-def quiet_logging() -> None:
-    logging.getLogger().setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import Subparsers, UserError, existing_database, settings
+from bot.cli.common import Subparsers, UserError, live_database, settings
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALES_DIR, SOURCE_LANGUAGE, Translator
 from bot.links.funnel import COLUMN_TITLES, by_campaign, masked, table
@@ -77,8 +77,8 @@ def create_link(args: argparse.Namespace) -> int:
     elif not valid_timezone(args.timezone):
         raise UserError(f"--timezone {args.timezone!r} is not a time zone name. Use the "
                         "Area/City form of the tz database, e.g. Asia/Manila or Africa/Nairobi")
-    if not args.create and not config.database_url:
-        existing_database(config.database_path, "--create")
+    if not args.create:
+        live_database(config, "--create")
     return asyncio.run(_create(config, args, translator))
 
 
@@ -117,8 +117,7 @@ def write_qr_files(folder: Path, url: str, code: str, text: str | None = None) -
 
 def list_links(args: argparse.Namespace) -> int:
     config = settings()
-    if not config.database_url:
-        existing_database(config.database_path)
+    live_database(config)
     return asyncio.run(_list(config))
 
 
@@ -157,8 +156,7 @@ async def _list(config: Settings) -> int:
 
 def disable_link(args: argparse.Namespace) -> int:
     config = settings()
-    if not config.database_url:
-        existing_database(config.database_path)
+    live_database(config)
     return asyncio.run(_disable(config, args.code))
 
 
@@ -175,7 +173,6 @@ async def _disable(config: Settings, code: str) -> int:
         await book.close()
     print(f"{code} disabled: it still opens the bot, but new people count as 'after end'.")
     return 0
-
 
 
 async def _open_links(config: Settings) -> LinkBook | PgLinkBook:

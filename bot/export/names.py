@@ -31,7 +31,6 @@ _LETTER = (r"[\w\u0300-\u036f\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6
            r"\u0900-\u0963\u0966-\u096f\u0971-\u0dff\u0e00-\u0eff\u1000-\u1049"
            r"\u104c-\u109f\u1780-\u17d3\u17d7-\u17ff\u200c\u200d]")
 WORD = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)?")
-MAX_WORDS = 4
 SENTENCE_END = frozenset(".!?…:;\n\"“”«»()[]*•-–—।॥။።؟") | {"¿", "¡"}
 LOCATIVES = frozenset((  # words after which a capitalised word is taken for a place
     "in", "at", "from", "to", "near", "into", "inside", "outside", "en", "de", "desde", "a",

@@ -42,7 +42,6 @@ class MediaSink(Protocol):
 # (the last first): profile answers and themes are what reports are made of.
 QUASI_NAMES = (*QUASI_QUESTIONS, THEMES_QUESTION, "language", "complete", "started_month",
                "completed_month", CAMPAIGN, "may_quote", "answer_languages", "consent_version")
-_COL = {name: index for index, name in enumerate(QUASI_NAMES)}
 MONTH_COLUMNS = ("started_month", "completed_month")
 
 

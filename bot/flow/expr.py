@@ -99,7 +99,6 @@ FUNCTIONS: Mapping[str, tuple[int, int]] = {
     "starts-with": (2, 2), "ends-with": (2, 2), "today": (0, 0), "not": (1, 1),
     "true": (0, 0), "false": (0, 0), "boolean": (1, 1), "string": (1, 1),
 }
-OPERATORS = ("or", "and", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "div", "mod")
 _BINDING = {"or": 1, "and": 2, "=": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
             "+": 5, "-": 5, "*": 6, "div": 6, "mod": 6}
 
