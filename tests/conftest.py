@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -21,6 +22,9 @@ from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.fakes.bot_api import FakeBotApi
+
+if TYPE_CHECKING:
+    from tests.telegram_support import TelegramBot
 
 pytest_plugins = ["tests.postgres"]
 
@@ -107,6 +111,13 @@ def orchestrator_for(store: Store, server_keys: ServerKeys, translator: Translat
     return build
 
 
+@pytest.fixture
+def orchestrator(orchestrator_for: OrchestratorFactory, mini_script: Script) -> Orchestrator:
+    """The mini script's orchestrator on the test's store; a module overrides it for
+    another script (or overrides `store` for another backend)."""
+    return orchestrator_for(mini_script)
+
+
 PASSPHRASE = "river stone lantern 42"
 
 
@@ -170,3 +181,13 @@ def count_answers(db: Path, key: KeyPair) -> int:
 @pytest.fixture
 def answers_in(researcher: KeyPair) -> Callable[[Path], int]:
     return lambda db: count_answers(db, researcher)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
+              clock: Clock) -> AsyncIterator[TelegramBot]:
+    """The Telegram service polling the fake Bot API, on the test's clock."""
+    from tests.telegram_support import telegram_bot
+
+    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
+        yield running

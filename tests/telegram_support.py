@@ -208,6 +208,14 @@ def jpeg_with_metadata() -> bytes:
     return buffer.getvalue() + b"TRAILING-DATA-AFTER-EOI"
 
 
+async def consent(bot: TelegramBot, user: TgUser, start: str = "/start") -> None:
+    """Through the mini script's three consent questions, to its first question."""
+    await bot.text(user, start)
+    for _ in range(3):
+        await bot.press(user, "Yes")
+    assert "Where do you work?" in bot.last_text(user.id)
+
+
 async def press_exactly(bot: TelegramBot, person: TgUser, label: str) -> None:
     """`bot.press` matches a part of a label; a short one ("تم", Done) can hide in others."""
     message = bot.keyboard_message(person.id)

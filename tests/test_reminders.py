@@ -32,7 +32,7 @@ from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import TOKEN, TelegramBot, make_orchestrator, telegram_bot
+from tests.telegram_support import TOKEN, TelegramBot, consent, make_orchestrator, telegram_bot
 from tests.test_seizure import TIME_OF_DAY
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
@@ -42,27 +42,8 @@ REMINDER = ("You asked us to remind you. Send any message to continue, or /delet
 OFFER = "Would you like one reminder to continue later?"
 
 
-@pytest.fixture
-def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
-                 translator: Translator, clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
-              clock: Clock) -> AsyncIterator[TelegramBot]:
-    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
-        yield running
-
-
-async def consent(bot: TelegramBot, start: str = "/start") -> None:
-    await bot.text(AMINA, start)
-    for _ in range(3):
-        await bot.press(AMINA, "Yes")
-
-
 async def ask_for_reminder(bot: TelegramBot, label: str = "Tomorrow") -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     await bot.text(AMINA, "/stop")
     assert bot.texts(AMINA.id)[-2].startswith("Paused.")
     assert bot.last_text(AMINA.id) == OFFER
@@ -111,7 +92,7 @@ async def test_asked_for_tomorrow_sent_once_then_the_person_continues(
 async def test_the_funnel_counts_asked_sent_and_continued(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock())
-    await consent(bot, f"/start {link.code}")
+    await consent(bot, AMINA, f"/start {link.code}")
     await bot.text(AMINA, "/stop")
     await bot.press(AMINA, "In 3 days")
     clock.advance(days=3)
@@ -282,7 +263,7 @@ async def test_the_link_time_zone_sets_the_quiet_hours(
     clock.now = at_manila(2, 3).astimezone(UTC)  # 19:00 UTC: no quiet hours in UTC
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
                                     timezone="Asia/Manila")
-    await consent(bot, f"/start {link.code}")
+    await consent(bot, AMINA, f"/start {link.code}")
     await bot.text(AMINA, "/stop")
     await bot.press(AMINA, "Tomorrow")
     clock.now = at_manila(3, 2, 30).astimezone(UTC)  # a day later, less the hour: quiet
