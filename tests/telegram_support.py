@@ -12,7 +12,10 @@ import asyncio
 import copy
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Callable
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from bot.config import Settings, load_settings
 from bot.engine import Script
 from bot.i18n import Translator, language_name
 from bot.orchestrator import Orchestrator
-from storage.keys import KeyPair
+from storage.keys import KeyPair, encode_public
 from storage.reader import Testimony, read_testimonies
 from storage.server_keys import ServerKeys
 from storage.store import Store
@@ -222,3 +225,35 @@ async def press_exactly(bot: TelegramBot, person: TgUser, label: str) -> None:
     (data,) = [b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
                for b in row if b["text"] == label]
     await bot.send(bot.updates.callback(person, message["message_id"], data))
+
+
+def run_env(api: FakeBotApi, data_dir: Path, researcher: KeyPair, secret: str,
+            **settings: str) -> dict[str, str]:
+    """The environment of `testimony-bot run` on the fake Bot API: the test's own, less any
+    platform setting it carries, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
+                                                                    "WEBHOOK", "WHATSAPP"))}
+    return env | {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
+                  "DATA_DIR": str(data_dir), "RECIPIENT_PUBLIC_KEYS": encode_public(
+                      researcher.public), "SERVER_SECRET": secret} | settings
+
+
+async def run_until(cwd: Path, env: dict[str, str],
+                    until: Callable[[], Awaitable[None]]) -> tuple[int, bytes, bytes]:
+    """Start the real bot process, wait (a minute at most) for `until`, stop it with SIGTERM
+    as a service manager would: its exit status, stdout and stderr. Killed if it outlives
+    the test."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(60):
+            await until()
+            process.send_signal(signal.SIGTERM)
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out, err

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,7 +20,7 @@ from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
 from storage.db import migrate, migrations
-from storage.keys import KeyPair, encode_public
+from storage.keys import KeyPair
 from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
@@ -32,7 +29,14 @@ from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import TOKEN, TelegramBot, consent, make_orchestrator, telegram_bot
+from tests.telegram_support import (
+    TelegramBot,
+    consent,
+    make_orchestrator,
+    run_env,
+    run_until,
+    telegram_bot,
+)
 from tests.test_seizure import TIME_OF_DAY
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
@@ -383,24 +387,12 @@ async def test_the_running_bot_sends_a_due_reminder_on_its_own(
     assert len(rows(db, "SELECT * FROM reminders")) == 1
     api.add_chat({"id": AMINA.id, "type": "private", "first_name": "Amina"})
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
-                                                                    "WEBHOOK", "WHATSAPP"))}
-    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
-            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
-                pair.public), "SERVER_SECRET": secret}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(60):
-            while REMINDER not in api.sent_texts(AMINA.id):  # noqa: ASYNC110 - the fake
-                await asyncio.sleep(0.05)
-            process.send_signal(signal.SIGTERM)
-            _, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-2000:]
+    async def reminded() -> None:
+        while REMINDER not in api.sent_texts(AMINA.id):  # noqa: ASYNC110 - the fake
+            await asyncio.sleep(0.05)
+
+    returncode, _, err = await run_until(tmp_path, run_env(api, tmp_path / "data", pair, secret),
+                                         reminded)
+    assert returncode == 0, err.decode()[-2000:]
     assert b"reminders_sent count=1" in err
     assert rows(db, "SELECT * FROM reminders") == []
