@@ -141,15 +141,19 @@ class TelegramBot:
 
     async def press(self, user: TgUser, label: str) -> JSON:
         """Press the button whose text contains `label`, under the newest keyboard."""
-        message = self.keyboard_message(user.id)
+        update = self.updates.callback(user, *self.button(user.id, label))
+        await self.send(update)
+        return update
+
+    def button(self, chat_id: int, label: str) -> tuple[int, str]:
+        """The message id and callback data of the button whose text contains `label`, under
+        the newest keyboard."""
+        message = self.keyboard_message(chat_id)
         for row in message["reply_markup"]["inline_keyboard"]:
             for button in row:
                 if label in button["text"]:
-                    update = self.updates.callback(user, message["message_id"],
-                                                   button["callback_data"])
-                    await self.send(update)
-                    return update
-        raise AssertionError(f"no button {label!r} in {self.buttons(user.id)}")
+                    return int(message["message_id"]), str(button["callback_data"])
+        raise AssertionError(f"no button {label!r} in {self.buttons(chat_id)}")
 
     def keyboard_message(self, chat_id: int) -> JSON:
         with_keyboard = [m for m in self.api.messages(chat_id) if m.get("reply_markup")]
