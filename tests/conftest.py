@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from bot.engine import Script
 from bot.flow import load_consent, load_questionnaire
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
+from storage.db import migrations
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
@@ -116,6 +118,17 @@ def orchestrator(orchestrator_for: OrchestratorFactory, mini_script: Script) -> 
     """The mini script's orchestrator on the test's store; a module overrides it for
     another script (or overrides `store` for another backend)."""
     return orchestrator_for(mini_script)
+
+
+def schema_at(conn: sqlite3.Connection, applied: int) -> None:
+    """The tables the first `applied` migrations made, recorded as applied: a database an
+    earlier version wrote, for upgrade tests."""
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                 "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
+    for migration in migrations()[:applied]:
+        conn.executescript(migration.sql)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
+                     (migration.number, migration.name))
 
 
 PASSPHRASE = "river stone lantern 42"

@@ -19,13 +19,13 @@ from bot.engine import ChoiceIn, CommandIn, Event, Script, Start
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
-from storage.db import migrate, migrations
+from storage.db import migrate
 from storage.keys import KeyPair
 from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.conftest import Clock
+from tests.conftest import Clock, schema_at
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
@@ -343,12 +343,7 @@ async def test_a_database_before_reminders_upgrades_and_its_links_keep_working(
         tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path, isolation_level=None) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
-        for migration in migrations()[:5]:
-            conn.executescript(migration.sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
-                         (migration.number, migration.name))
+        schema_at(conn, 5)
         conn.execute("INSERT INTO links (code, campaign, partner, region, created_at) "
                      "VALUES ('abcdefgh', 'c', 'p', 'r', '2026-11-01')")
         assert migrate(conn) == [6]
