@@ -263,6 +263,15 @@ async def test_the_fake_graph_api_is_as_strict_as_whatsapp(graph: FakeGraphApi,
                     "button": "Choose", "sections": [{"rows": [
                         {"id": f"t.1:{n}", "title": f"Row {n}"} for n in range(11)]}]}}}
         assert (await http.post(url, json=rows, headers=auth)).status_code == 400
+        sections = rows["interactive"]["action"]["sections"]
+        sections[0]["rows"] = [{"id": "t.1:0", "title": "x" * 24}]
+        assert (await http.post(url, json=rows, headers=auth)).status_code == 200
+        sections[0]["rows"] = [{"id": "t.1:0", "title": "x" * 25}]
+        assert (await http.post(url, json=rows, headers=auth)).status_code == 400
+        for body, status in (("x" * 4096, 200), ("x" * 4097, 400)):
+            text = {"messaging_product": "whatsapp", "to": AMAL, "type": "text",
+                    "text": {"body": body}}
+            assert (await http.post(url, json=text, headers=auth)).status_code == status
         wrong = await http.post(url, json=buttons("Yes"), headers={"Authorization": "Bearer x"})
         assert wrong.json()["error"]["code"] == 190
         media_id = graph.add_media(b"OggS-voice", "audio/ogg")
