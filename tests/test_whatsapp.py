@@ -3,7 +3,9 @@ the strict fake Graph API, the real store; the researcher's key opens the answer
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,10 @@ from bot.engine.messages import DONE_BUTTON
 from bot.engine.text import flow_text
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
-from storage.keys import KeyPair
+from storage.keys import KeyPair, wrap_private_key
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.conftest import Clock
+from tests.conftest import PASSPHRASE, Clock, cli
 from tests.fakes.graph_api import FakeGraphApi
 from tests.telegram_support import (
     jpeg_with_metadata,
@@ -90,6 +92,19 @@ async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
     assert answers["wages_story"].header["media"] == "voice"
     logged = caplog.text
     assert FATIMA not in logged and graph.token not in logged
+
+    # Exported like Telegram's answers: the same command, the same columns.
+    key_file = db_path.parent / "researcher.key"
+    key_file.write_text(wrap_private_key(researcher, PASSPHRASE, log2_n=14), encoding="utf-8")
+    exported = cli("export", "--db", str(db_path), "--key", str(key_file), "--out",
+                   str(db_path.parent / "export"), "--k", "1", "--format", "jsonl",
+                   env=os.environ | {"KEY_PASSPHRASE": PASSPHRASE}, cwd=db_path.parent)
+    assert exported.returncode == 0, exported.stderr
+    [row] = [json.loads(line) for line in (db_path.parent / "export" / "testimonies.jsonl")
+             .read_text(encoding="utf-8").splitlines()]
+    assert (row["language"], row["campaign"], row["complete"]) == ("ar", "gulf-care", True)
+    assert row["answers"]["themes"]["codes"] == ["wages"]
+    assert row["answers"]["wages_story"]["kind"] == "testimony"
 
 
 # -- the mini flow, for the channel's own rules --------------------------------------------
