@@ -16,6 +16,7 @@ import pytest
 
 from bot import outbound as out
 from bot.engine import ChoiceIn, CommandIn, Event, Script, Start
+from bot.engine import messages as msg
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
@@ -25,7 +26,14 @@ from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.conftest import Clock, schema_at
+from tests.conftest import (
+    DEFAULT_FLOWS,
+    TEST_FLOWS,
+    Clock,
+    OrchestratorFactory,
+    make_script,
+    schema_at,
+)
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
@@ -38,6 +46,7 @@ from tests.telegram_support import (
     telegram_bot,
 )
 from tests.test_seizure import TIME_OF_DAY
+from tests.test_store_conformance import Inbox, Reachable
 from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_301, "Amina", language_code="en")
@@ -233,6 +242,24 @@ MANILA = ZoneInfo("Asia/Manila")  # UTC+8, no daylight saving
 
 def at_manila(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=MANILA)
+
+
+async def test_the_reminder_is_in_the_persons_language(
+        orchestrator_for: OrchestratorFactory, translator: Translator, clock: Clock) -> None:
+    script = make_script(translator, TEST_FLOWS / "mini.toml", DEFAULT_FLOWS / "consent.toml",
+                         ("en", "ar"))
+    worker = orchestrator_for(script)
+    person = Reachable(worker)
+    await person.send(Start())
+    for key in ("ar", "yes", "yes", "yes"):
+        await person.press(key)
+    await person.send(CommandIn("stop"))
+    await person.press("1")
+    clock.advance(days=2)
+    inbox = Inbox()
+    assert await send_due(worker, {"test": inbox}) == 1
+    [(_, text)] = inbox.sent
+    assert text == translator.render(msg.REMINDER, "ar") != REMINDER
 
 
 def test_a_reminder_outside_quiet_hours_comes_an_hour_early() -> None:
