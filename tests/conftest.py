@@ -26,6 +26,7 @@ from storage.store import Store
 from tests.fakes.bot_api import FakeBotApi
 
 if TYPE_CHECKING:
+    from tests.fakes.graph_api import FakeGraphApi
     from tests.telegram_support import TelegramBot
 
 pytest_plugins = ["tests.postgres"]
@@ -181,6 +182,15 @@ async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
     from tests.telegram_support import fake_bot_api
 
     async with fake_bot_api(clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
+    """The strict fake of WhatsApp's Graph API on 127.0.0.1, on the test's clock."""
+    from tests.whatsapp_support import fake_graph_api
+
+    async with fake_graph_api(clock) as fake:
         yield fake
 
 

@@ -35,7 +35,7 @@ from tests.store_backends import Backend
 from tests.telegram_support import TelegramBot, consent, make_orchestrator, telegram_bot
 from tests.test_store import texts
 from tests.test_store_conformance import Reachable
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_302, "Amina", language_code="en")
 FATIMA = "971501234568"
@@ -215,12 +215,6 @@ def test_the_offer_rule_on_its_own() -> None:
 
 
 # -- WhatsApp: free-form only inside the 24-hour window --------------------------------------
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
-
-
 @asynccontextmanager
 async def consented_on_whatsapp(graph: FakeGraphApi, orchestrator: Orchestrator,
                                 db_path: Path, clock: Clock, template: str = "",

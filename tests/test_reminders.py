@@ -47,7 +47,7 @@ from tests.telegram_support import (
 )
 from tests.test_seizure import TIME_OF_DAY
 from tests.test_store_conformance import Inbox, Reachable
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_301, "Amina", language_code="en")
 REMINDER = ("You asked us to remind you. Send any message to continue, or /delete to remove "
@@ -305,12 +305,6 @@ async def test_the_link_time_zone_sets_the_quiet_hours(
 
 # -- WhatsApp: a 24-hour window, and an approved template beyond it ------------------------
 FATIMA = "971501234567"
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 @asynccontextmanager

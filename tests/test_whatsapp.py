@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +30,11 @@ from tests.telegram_support import (
     opened_testimonies,
     script_with_languages,
 )
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 FATIMA = "971501234567"  # a wa_id: the number, digits only
 JSON = dict[str, Any]
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 30
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
