@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -17,10 +19,15 @@ from bot.engine import Script
 from bot.flow import load_consent, load_questionnaire
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
+from storage.db import migrations
 from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.fakes.bot_api import FakeBotApi
+
+if TYPE_CHECKING:
+    from tests.fakes.graph_api import FakeGraphApi
+    from tests.telegram_support import TelegramBot
 
 pytest_plugins = ["tests.postgres"]
 
@@ -107,6 +114,24 @@ def orchestrator_for(store: Store, server_keys: ServerKeys, translator: Translat
     return build
 
 
+@pytest.fixture
+def orchestrator(orchestrator_for: OrchestratorFactory, mini_script: Script) -> Orchestrator:
+    """The mini script's orchestrator on the test's store; a module overrides it for
+    another script (or overrides `store` for another backend)."""
+    return orchestrator_for(mini_script)
+
+
+def schema_at(conn: sqlite3.Connection, applied: int) -> None:
+    """The tables the first `applied` migrations made, recorded as applied: a database an
+    earlier version wrote, for upgrade tests."""
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                 "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
+    for migration in migrations()[:applied]:
+        conn.executescript(migration.sql)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
+                     (migration.number, migration.name))
+
+
 PASSPHRASE = "river stone lantern 42"
 
 
@@ -160,6 +185,15 @@ async def api(clock: Clock) -> AsyncIterator[FakeBotApi]:
         yield fake
 
 
+@pytest.fixture
+async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
+    """The strict fake of WhatsApp's Graph API on 127.0.0.1, on the test's clock."""
+    from tests.whatsapp_support import fake_graph_api
+
+    async with fake_graph_api(clock) as fake:
+        yield fake
+
+
 def count_answers(db: Path, key: KeyPair) -> int:
     """Answers stored, however many people: question ids are sealed, so the researcher's key
     is needed to tell an answer from a consent or completion record."""
@@ -170,3 +204,13 @@ def count_answers(db: Path, key: KeyPair) -> int:
 @pytest.fixture
 def answers_in(researcher: KeyPair) -> Callable[[Path], int]:
     return lambda db: count_answers(db, researcher)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
+              clock: Clock) -> AsyncIterator[TelegramBot]:
+    """The Telegram service polling the fake Bot API, on the test's clock."""
+    from tests.telegram_support import telegram_bot
+
+    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
+        yield running

@@ -12,7 +12,10 @@ import asyncio
 import copy
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Callable
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from bot.config import Settings, load_settings
 from bot.engine import Script
 from bot.i18n import Translator, language_name
 from bot.orchestrator import Orchestrator
-from storage.keys import KeyPair
+from storage.keys import KeyPair, encode_public
 from storage.reader import Testimony, read_testimonies
 from storage.server_keys import ServerKeys
 from storage.store import Store
@@ -138,15 +141,19 @@ class TelegramBot:
 
     async def press(self, user: TgUser, label: str) -> JSON:
         """Press the button whose text contains `label`, under the newest keyboard."""
-        message = self.keyboard_message(user.id)
+        update = self.updates.callback(user, *self.button(user.id, label))
+        await self.send(update)
+        return update
+
+    def button(self, chat_id: int, label: str) -> tuple[int, str]:
+        """The message id and callback data of the button whose text contains `label`, under
+        the newest keyboard."""
+        message = self.keyboard_message(chat_id)
         for row in message["reply_markup"]["inline_keyboard"]:
             for button in row:
                 if label in button["text"]:
-                    update = self.updates.callback(user, message["message_id"],
-                                                   button["callback_data"])
-                    await self.send(update)
-                    return update
-        raise AssertionError(f"no button {label!r} in {self.buttons(user.id)}")
+                    return int(message["message_id"]), str(button["callback_data"])
+        raise AssertionError(f"no button {label!r} in {self.buttons(chat_id)}")
 
     def keyboard_message(self, chat_id: int) -> JSON:
         with_keyboard = [m for m in self.api.messages(chat_id) if m.get("reply_markup")]
@@ -208,9 +215,49 @@ def jpeg_with_metadata() -> bytes:
     return buffer.getvalue() + b"TRAILING-DATA-AFTER-EOI"
 
 
+async def consent(bot: TelegramBot, user: TgUser, start: str = "/start") -> None:
+    """Through the mini script's three consent questions, to its first question."""
+    await bot.text(user, start)
+    for _ in range(3):
+        await bot.press(user, "Yes")
+    assert "Where do you work?" in bot.last_text(user.id)
+
+
 async def press_exactly(bot: TelegramBot, person: TgUser, label: str) -> None:
     """`bot.press` matches a part of a label; a short one ("تم", Done) can hide in others."""
     message = bot.keyboard_message(person.id)
     (data,) = [b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
                for b in row if b["text"] == label]
     await bot.send(bot.updates.callback(person, message["message_id"], data))
+
+
+def run_env(api: FakeBotApi, data_dir: Path, researcher: KeyPair, secret: str,
+            **settings: str) -> dict[str, str]:
+    """The environment of `testimony-bot run` on the fake Bot API: the test's own, less any
+    platform setting it carries, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
+                                                                    "WEBHOOK", "WHATSAPP"))}
+    return env | {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
+                  "DATA_DIR": str(data_dir), "RECIPIENT_PUBLIC_KEYS": encode_public(
+                      researcher.public), "SERVER_SECRET": secret} | settings
+
+
+async def run_until(cwd: Path, env: dict[str, str],
+                    until: Callable[[], Awaitable[None]]) -> tuple[int, bytes, bytes]:
+    """Start the real bot process, wait (a minute at most) for `until`, stop it with SIGTERM
+    as a service manager would: its exit status, stdout and stderr. Killed if it outlives
+    the test."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(60):
+            await until()
+            process.send_signal(signal.SIGTERM)
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out, err

@@ -12,18 +12,13 @@ from storage.db import migrate, migrations
 from storage.ledger import ChannelLedger
 from storage.server_keys import ServerKeys
 from storage.store import Changes, ConsentIn, Store
-from tests.conftest import T0
+from tests.conftest import T0, schema_at
 
 
 def test_a_database_with_telegram_tables_upgrades(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     with sqlite3.connect(db, isolation_level=None) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
-        for migration in migrations()[:4]:
-            conn.executescript(migration.sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
-                         (migration.number, migration.name))
+        schema_at(conn, 4)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("INSERT INTO respondents (id) VALUES (x'0102')")
         conn.execute("INSERT INTO telegram_updates VALUES (x'aa', '2026-11-01')")

@@ -33,12 +33,6 @@ SAVE_FAILED = ("We could not save this right now. Please send it again in a litt
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 8
 
 
-@pytest.fixture
-def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
-                 translator: Translator, clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
-
-
 async def up_to_the_number_question(bot: TelegramBot) -> None:
     await bot.text(AMINA, "/start")
     for label in ("Yes", "Yes", "Yes", "Care work", "Wages", "Done"):

@@ -135,6 +135,17 @@ def test_several_snapshots_are_combined_and_an_erasure_reaches_every_one(
     assert _ids(tmp_path / "folder") == ids
 
 
+def test_report_combines_snapshots_and_honours_their_erasures(workflow: Workflow,
+                                                             tmp_path: Path) -> None:
+    w = workflow
+    report = run_cli("report", "--db", w.first, "--db", w.second, "--key", w.key_file,
+                     "--passphrase-file", w.passphrase_file, "--out", tmp_path / "report",
+                     "--k", "1")
+    assert report.code == 0, report.err
+    assert f"Summary of {PEOPLE} testimonies" in report.out  # one left, one came
+    assert "left out after /delete (erasure records): 1" in report.out
+
+
 def test_a_person_in_both_snapshots_is_one_row_with_the_latest_answers(
         workflow: Workflow, tmp_path: Path) -> None:
     w = workflow

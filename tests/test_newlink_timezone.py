@@ -4,10 +4,7 @@ link as `links create --timezone` stores it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.channels.common.staff import zone_named
 from bot.engine import Script
@@ -19,7 +16,7 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
 from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
-from tests.whatsapp_support import fake_graph_api, whatsapp_bot
+from tests.whatsapp_support import whatsapp_bot
 
 WORKER = TgUser(7_000_333, "Field", language_code="en")
 
@@ -65,12 +62,6 @@ def test_zone_names_are_matched_as_iana_spells_them() -> None:
     assert zone_named("America/Argentina/Buenos Aires") == "America/Argentina/Buenos_Aires"
     assert zone_named("utc") == "UTC"
     assert zone_named("Manila") is None and zone_named("../etc/passwd") is None
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 async def test_on_whatsapp_the_zone_is_a_button_too(

@@ -15,20 +15,10 @@ from tests.conftest import TEST_FLOWS, Clock, make_script
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
 from tests.store_backends import Backend
-from tests.telegram_support import TelegramBot
 from tests.test_postgres_telegram import webhook_workers
 
 NADIA = TgUser(8_100_200_777, "Nadia", language_code="en")
 GREETING = "Hello! Which language would you like to use?"
-
-
-def _data(bot: TelegramBot, label: str) -> tuple[int, str]:
-    message = bot.keyboard_message(NADIA.id)
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if label in button["text"]:
-                return int(message["message_id"]), str(button["callback_data"])
-    raise AssertionError(label)
 
 
 async def test_presses_before_consent_go_on_at_any_worker_and_store_nothing(
@@ -45,7 +35,7 @@ async def test_presses_before_consent_go_on_at_any_worker_and_store_nothing(
 
         await first.text(NADIA, "/start")
         assert first.last_text(NADIA.id) == GREETING
-        picker, data = _data(first, "Français")
+        picker, data = first.button(NADIA.id, "Français")
         assert data.startswith(button_state.PREFIX) and len(data.encode()) <= 64
         clock.advance(seconds=3)
         await second.press(NADIA, "Français")  # a worker that never saw her
@@ -58,7 +48,7 @@ async def test_presses_before_consent_go_on_at_any_worker_and_store_nothing(
 
         # An altered button: a worker that never saw her greets her; one that did says the
         # question has passed. Nothing breaks, nothing is stored.
-        message_id, data = _data(first, "Yes")
+        message_id, data = first.button(NADIA.id, "Yes")
         token, position = data.rsplit(":", 1)
         at = len(token) // 2
         altered = f"{token[:at]}{'A' if token[at] != 'A' else 'B'}{token[at + 1:]}:{position}"

@@ -69,8 +69,7 @@ async def test_two_webhook_workers_share_one_person(
         for n, label in enumerate(("Yes", "Yes", "Yes", "Care work", "Wages")):
             clock.advance(seconds=3)  # a person takes a moment (and the fake counts limits)
             await bots[n % 2].press(SALMA, label)
-        done = first.updates.callback(SALMA, first.keyboard_message(SALMA.id)["message_id"],
-                                _data(first, "Done"))
+        done = first.updates.callback(SALMA, *first.button(SALMA.id, "Done"))
         await second.send(done)
         await first.send(done)  # the same update again, to the other worker: stored once
         await second.text(SALMA, "3")
@@ -114,15 +113,6 @@ async def test_a_reminder_asked_at_one_worker_is_sent_once_by_the_cluster(
         counts = await second.service.orchestrator.store.counters()
         assert counts[("", "reminder_sent")] == 1
         assert counts[("", "reminder_continued")] == 1
-
-
-def _data(bot: TelegramBot, label: str) -> str:
-    message = bot.keyboard_message(SALMA.id)
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if label in button["text"]:
-                return str(button["callback_data"])
-    raise AssertionError(label)
 
 
 def _free_port() -> int:

@@ -32,10 +32,10 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
 from tests.store_backends import Backend
-from tests.telegram_support import TelegramBot, make_orchestrator, telegram_bot
+from tests.telegram_support import TelegramBot, consent, make_orchestrator, telegram_bot
 from tests.test_store import texts
 from tests.test_store_conformance import Reachable
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_302, "Amina", language_code="en")
 FATIMA = "971501234568"
@@ -57,26 +57,6 @@ async def store(request: pytest.FixtureRequest, db_path: Path, researcher: KeyPa
     await opened.close()
 
 
-@pytest.fixture
-def orchestrator(mini_script: Script, store: StoreBackend, server_keys: ServerKeys,
-                 translator: Translator, clock: Clock) -> Orchestrator:
-    return Orchestrator(mini_script, store, server_keys, translator, clock)
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
-              clock: Clock) -> AsyncIterator[TelegramBot]:
-    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
-        yield running
-
-
-async def consent(bot: TelegramBot, start: str = "/start") -> None:
-    await bot.text(AMINA, start)
-    for _ in range(3):
-        await bot.press(AMINA, "Yes")
-    assert "Where do you work?" in bot.last_text(AMINA.id)
-
-
 async def tick(orchestrator: Orchestrator, bot: TelegramBot,
                quiet_for: timedelta = QUIET) -> int:
     return await offer_to_quiet(orchestrator, {"telegram": bot.service.reminding}, quiet_for)
@@ -88,7 +68,7 @@ def offers(bot: TelegramBot) -> int:
 
 async def test_offered_once_after_the_quiet_time_and_a_choice_schedules_it(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: StoreBackend) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     clock.advance(hours=1, minutes=59)
     assert await tick(orchestrator, bot) == 0  # not before
     clock.advance(minutes=1)
@@ -114,7 +94,7 @@ async def test_offered_once_after_the_quiet_time_and_a_choice_schedules_it(
 
 async def test_no_to_the_offer_brings_the_question_back(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, db_path: Path) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     clock.advance(hours=2)
     assert await tick(orchestrator, bot) == 1
     await bot.press(AMINA, "No")
@@ -127,7 +107,7 @@ async def test_no_to_the_offer_brings_the_question_back(
 
 async def test_writing_resets_the_quiet_time(bot: TelegramBot, orchestrator: Orchestrator,
                                             clock: Clock) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     clock.advance(hours=1, minutes=30)
     await bot.press(AMINA, "Care work")
     clock.advance(hours=1)
@@ -142,7 +122,7 @@ async def test_not_in_quiet_hours_but_the_next_morning(
     clock.now = datetime(2026, 11, 2, 19, 30, tzinfo=manila).astimezone(UTC)
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
                                     timezone="Asia/Manila")
-    await consent(bot, f"/start {link.code}")
+    await consent(bot, AMINA, f"/start {link.code}")
     clock.advance(hours=2)  # 21:30 in Manila (13:30 UTC: no quiet hours there)
     assert await tick(orchestrator, bot) == 0
     clock.now = datetime(2026, 11, 3, 7, 55, tzinfo=manila).astimezone(UTC)
@@ -153,14 +133,14 @@ async def test_not_in_quiet_hours_but_the_next_morning(
 
 async def test_not_a_day_after_the_last_message(bot: TelegramBot, orchestrator: Orchestrator,
                                                 clock: Clock) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     clock.advance(hours=24)  # the bot was down, or the job late: the moment has passed
     assert await tick(orchestrator, bot) == 0
 
 
 async def test_not_after_the_pause_offer_was_answered(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     await bot.text(AMINA, "/stop")
     assert bot.last_text(AMINA.id) == OFFER
     await bot.press(AMINA, "No")
@@ -194,7 +174,7 @@ async def test_a_restart_forgets_who_went_quiet(
     store = await Store.open(db_path, [researcher.public], server_keys)
     first = make_orchestrator(mini_script, store, server_keys, translator, clock)
     async with telegram_bot(api, first, db_path.parent, clock=clock) as bot:
-        await consent(bot)
+        await consent(bot, AMINA)
         updates = bot.updates
     await store.close()
     clock.advance(hours=3)
@@ -214,7 +194,7 @@ async def test_a_restart_forgets_who_went_quiet(
 async def test_a_blocked_person_is_not_offered_and_their_session_ends(
         bot: TelegramBot, api: FakeBotApi, orchestrator: Orchestrator, clock: Clock,
         store: StoreBackend, server_keys: ServerKeys) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     api.block_user(AMINA.id)
     clock.advance(hours=2)
     assert await tick(orchestrator, bot) == 0
@@ -235,12 +215,6 @@ def test_the_offer_rule_on_its_own() -> None:
 
 
 # -- WhatsApp: free-form only inside the 24-hour window --------------------------------------
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
-
-
 @asynccontextmanager
 async def consented_on_whatsapp(graph: FakeGraphApi, orchestrator: Orchestrator,
                                 db_path: Path, clock: Clock, template: str = "",
@@ -301,14 +275,14 @@ async def test_a_failed_whatsapp_reminder_is_neither_sent_nor_followed(
 async def test_two_reminders_per_person_survive_the_session(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: StoreBackend,
         server_keys: ServerKeys) -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     for label in ("Tomorrow", "In 3 days"):
         await bot.text(AMINA, "/stop")
         await bot.press(AMINA, label)
         await bot.text(AMINA, "back")
     clock.advance(days=3)
     assert await orchestrator.expire_idle(timedelta(days=1)) == 1  # the session is gone
-    await consent(bot)  # a new session: consent again
+    await consent(bot, AMINA)  # a new session: consent again
     await bot.text(AMINA, "/stop")
     assert bot.last_text(AMINA.id).startswith("Paused.")  # no third offer
     await bot.text(AMINA, "back")

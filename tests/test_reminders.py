@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,22 +16,38 @@ import pytest
 
 from bot import outbound as out
 from bot.engine import ChoiceIn, CommandIn, Event, Script, Start
+from bot.engine import messages as msg
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.reminders import Reach, due_time, send_due
-from storage.db import migrate, migrations
-from storage.keys import KeyPair, encode_public
+from storage.db import migrate
+from storage.keys import KeyPair
 from storage.links import LinkBook
 from storage.maintenance import backup
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.conftest import Clock
+from tests.conftest import (
+    DEFAULT_FLOWS,
+    TEST_FLOWS,
+    Clock,
+    OrchestratorFactory,
+    make_script,
+    schema_at,
+)
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import TOKEN, TelegramBot, make_orchestrator, telegram_bot
+from tests.telegram_support import (
+    TelegramBot,
+    consent,
+    make_orchestrator,
+    run_env,
+    run_until,
+    telegram_bot,
+)
 from tests.test_seizure import TIME_OF_DAY
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.test_store_conformance import Inbox, Reachable
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 AMINA = TgUser(8_100_200_301, "Amina", language_code="en")
 REMINDER = ("You asked us to remind you. Send any message to continue, or /delete to remove "
@@ -42,27 +55,8 @@ REMINDER = ("You asked us to remind you. Send any message to continue, or /delet
 OFFER = "Would you like one reminder to continue later?"
 
 
-@pytest.fixture
-def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
-                 translator: Translator, clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
-              clock: Clock) -> AsyncIterator[TelegramBot]:
-    async with telegram_bot(api, orchestrator, db_path.parent, clock=clock) as running:
-        yield running
-
-
-async def consent(bot: TelegramBot, start: str = "/start") -> None:
-    await bot.text(AMINA, start)
-    for _ in range(3):
-        await bot.press(AMINA, "Yes")
-
-
 async def ask_for_reminder(bot: TelegramBot, label: str = "Tomorrow") -> None:
-    await consent(bot)
+    await consent(bot, AMINA)
     await bot.text(AMINA, "/stop")
     assert bot.texts(AMINA.id)[-2].startswith("Paused.")
     assert bot.last_text(AMINA.id) == OFFER
@@ -111,7 +105,7 @@ async def test_asked_for_tomorrow_sent_once_then_the_person_continues(
 async def test_the_funnel_counts_asked_sent_and_continued(
         bot: TelegramBot, orchestrator: Orchestrator, clock: Clock, store: Store) -> None:
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock())
-    await consent(bot, f"/start {link.code}")
+    await consent(bot, AMINA, f"/start {link.code}")
     await bot.text(AMINA, "/stop")
     await bot.press(AMINA, "In 3 days")
     clock.advance(days=3)
@@ -250,6 +244,24 @@ def at_manila(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=MANILA)
 
 
+async def test_the_reminder_is_in_the_persons_language(
+        orchestrator_for: OrchestratorFactory, translator: Translator, clock: Clock) -> None:
+    script = make_script(translator, TEST_FLOWS / "mini.toml", DEFAULT_FLOWS / "consent.toml",
+                         ("en", "ar"))
+    worker = orchestrator_for(script)
+    person = Reachable(worker)
+    await person.send(Start())
+    for key in ("ar", "yes", "yes", "yes"):
+        await person.press(key)
+    await person.send(CommandIn("stop"))
+    await person.press("1")
+    clock.advance(days=2)
+    inbox = Inbox()
+    assert await send_due(worker, {"test": inbox}) == 1
+    [(_, text)] = inbox.sent
+    assert text == translator.render(msg.REMINDER, "ar") != REMINDER
+
+
 def test_a_reminder_outside_quiet_hours_comes_an_hour_early() -> None:
     asked = at_manila(2, 15)
     assert due_time(asked, 1, MANILA) == at_manila(3, 14).astimezone(UTC)
@@ -282,7 +294,7 @@ async def test_the_link_time_zone_sets_the_quiet_hours(
     clock.now = at_manila(2, 3).astimezone(UTC)  # 19:00 UTC: no quiet hours in UTC
     link = await store.links.create(campaign="c", partner="p", region="r", now=clock(),
                                     timezone="Asia/Manila")
-    await consent(bot, f"/start {link.code}")
+    await consent(bot, AMINA, f"/start {link.code}")
     await bot.text(AMINA, "/stop")
     await bot.press(AMINA, "Tomorrow")
     clock.now = at_manila(3, 2, 30).astimezone(UTC)  # a day later, less the hour: quiet
@@ -293,12 +305,6 @@ async def test_the_link_time_zone_sets_the_quiet_hours(
 
 # -- WhatsApp: a 24-hour window, and an approved template beyond it ------------------------
 FATIMA = "971501234567"
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 @asynccontextmanager
@@ -358,12 +364,7 @@ async def test_a_database_before_reminders_upgrades_and_its_links_keep_working(
         tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path, isolation_level=None) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT")
-        for migration in migrations()[:5]:
-            conn.executescript(migration.sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')",
-                         (migration.number, migration.name))
+        schema_at(conn, 5)
         conn.execute("INSERT INTO links (code, campaign, partner, region, created_at) "
                      "VALUES ('abcdefgh', 'c', 'p', 'r', '2026-11-01')")
         assert migrate(conn) == [6]
@@ -402,24 +403,12 @@ async def test_the_running_bot_sends_a_due_reminder_on_its_own(
     assert len(rows(db, "SELECT * FROM reminders")) == 1
     api.add_chat({"id": AMINA.id, "type": "private", "first_name": "Amina"})
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
-                                                                    "WEBHOOK", "WHATSAPP"))}
-    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
-            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
-                pair.public), "SERVER_SECRET": secret}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(60):
-            while REMINDER not in api.sent_texts(AMINA.id):  # noqa: ASYNC110 - the fake
-                await asyncio.sleep(0.05)
-            process.send_signal(signal.SIGTERM)
-            _, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-2000:]
+    async def reminded() -> None:
+        while REMINDER not in api.sent_texts(AMINA.id):  # noqa: ASYNC110 - the fake
+            await asyncio.sleep(0.05)
+
+    returncode, _, err = await run_until(tmp_path, run_env(api, tmp_path / "data", pair, secret),
+                                         reminded)
+    assert returncode == 0, err.decode()[-2000:]
     assert b"reminders_sent count=1" in err
     assert rows(db, "SELECT * FROM reminders") == []

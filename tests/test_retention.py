@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import sqlite3
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +13,12 @@ from bot.engine import Script, Start, TextIn
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
 from bot.retention import retention_loop
-from storage.keys import KeyPair, encode_public
+from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.conftest import Clock, OrchestratorFactory
 from tests.fakes.bot_api import FakeBotApi
-from tests.telegram_support import TOKEN
+from tests.telegram_support import run_env, run_until
 from tests.test_store import Person, raw_files, texts
 
 
@@ -82,26 +79,15 @@ async def test_retention_runs_under_the_real_telegram_service(
     await store.close()
     assert sessions(db) == 1
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
-                                                                    "WEBHOOK", "WHATSAPP"))}
-    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
-            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
-                pair.public), "SERVER_SECRET": secret, "SESSION_TTL_HOURS": "24"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(60):
-            while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
-                await asyncio.sleep(0.05)
-            while sessions(db) != 0:  # noqa: ASYNC110 - polling a file another process writes
-                await asyncio.sleep(0.05)
-            process.send_signal(signal.SIGTERM)
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-2000:]
+    env = run_env(api, tmp_path / "data", pair, secret, SESSION_TTL_HOURS="24")
+
+    async def expired() -> None:
+        while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
+            await asyncio.sleep(0.05)
+        while sessions(db) != 0:  # noqa: ASYNC110 - polling a file another process writes
+            await asyncio.sleep(0.05)
+
+    returncode, out, err = await run_until(tmp_path, env, expired)
+    assert returncode == 0, err.decode()[-2000:]
     assert b"running on Telegram (polling)" in out
     assert b"sessions_expired count=1" in err

@@ -24,6 +24,7 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser, UpdateFactory
 from tests.telegram_support import (
     TelegramBot,
+    consent,
     make_orchestrator,
     opened_testimonies,
     telegram_bot,
@@ -33,23 +34,11 @@ AMINA = TgUser(8_100_200_300, "Amina", language_code="en")
 
 
 @pytest.fixture
-def orchestrator(mini_script: Script, store: Store, server_keys: ServerKeys,
-                 translator: Translator, clock: Clock) -> Orchestrator:
-    return make_orchestrator(mini_script, store, server_keys, translator, clock)
-
-
-@pytest.fixture
 async def bot(api: FakeBotApi, orchestrator: Orchestrator, db_path: Path,
               clock: Clock) -> AsyncIterator[TelegramBot]:
     async with telegram_bot(api, orchestrator, db_path.parent, webhook=True,
                             clock=clock) as running:
         yield running
-
-
-async def consent(bot: TelegramBot, user: TgUser, start: str = "/start") -> None:
-    await bot.text(user, start)
-    for _ in range(3):
-        await bot.press(user, "Yes")
 
 
 def answer_text(api: FakeBotApi, update: dict[str, object]) -> object:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,8 @@ from tests.fakes.updates import TgUser
 from tests.telegram_support import (
     TOKEN,
     make_orchestrator,
+    run_env,
+    run_until,
     script_with_languages,
     settings_for,
     telegram_bot,
@@ -146,30 +145,19 @@ async def test_the_webhook_takes_only_requests_with_the_secret(
 async def test_sigterm_finishes_what_is_in_flight_and_closes_cleanly(
         api: FakeBotApi, tmp_path: Path) -> None:
     pair = KeyPair.generate()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
-                                                                    "WEBHOOK"))}
-    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
-            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
-                pair.public), "SERVER_SECRET": "cd" * 32, "LOG_LEVEL": "INFO"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(60):
-            while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
-                await asyncio.sleep(0.05)
-            from tests.fakes.updates import UpdateFactory
+    env = run_env(api, tmp_path / "data", pair, "cd" * 32, LOG_LEVEL="INFO")
 
-            api.push_update(UpdateFactory(api).text(AMINA, "/start wimn26"))
-            while api.pending_updates:  # noqa: ASYNC110 - fetched (and confirmed) by the bot
-                await asyncio.sleep(0.001)
-            process.send_signal(signal.SIGTERM)
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-2000:]
+    async def one_update_fetched() -> None:
+        while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
+            await asyncio.sleep(0.05)
+        from tests.fakes.updates import UpdateFactory
+
+        api.push_update(UpdateFactory(api).text(AMINA, "/start wimn26"))
+        while api.pending_updates:  # noqa: ASYNC110 - fetched (and confirmed) by the bot
+            await asyncio.sleep(0.001)
+
+    returncode, out, err = await run_until(tmp_path, env, one_update_fetched)
+    assert returncode == 0, err.decode()[-2000:]
     assert b"running on Telegram (polling)" in out
     assert [c.status for c in api.calls_to("sendMessage")][:1] == [200]  # it was answered
     assert b"telegram_stopped" in err and TOKEN.encode() not in err

@@ -3,8 +3,9 @@ the strict fake Graph API, the real store; the researcher's key opens the answer
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,10 @@ from bot.engine.messages import DONE_BUTTON
 from bot.engine.text import flow_text
 from bot.i18n import Translator
 from bot.orchestrator import Orchestrator
-from storage.keys import KeyPair
+from storage.keys import KeyPair, wrap_private_key
 from storage.server_keys import ServerKeys
 from storage.store import Store
-from tests.conftest import Clock
+from tests.conftest import PASSPHRASE, Clock, cli
 from tests.fakes.graph_api import FakeGraphApi
 from tests.telegram_support import (
     jpeg_with_metadata,
@@ -29,17 +30,11 @@ from tests.telegram_support import (
     opened_testimonies,
     script_with_languages,
 )
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot, whatsapp_settings
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot, whatsapp_settings
 
 FATIMA = "971501234567"  # a wa_id: the number, digits only
 JSON = dict[str, Any]
 VOICE = b"OggS\x00\x02" + bytes(range(256)) * 30
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
@@ -90,6 +85,19 @@ async def test_from_a_wa_me_link_to_the_end_in_arabic_with_a_voice_note(
     assert answers["wages_story"].header["media"] == "voice"
     logged = caplog.text
     assert FATIMA not in logged and graph.token not in logged
+
+    # Exported like Telegram's answers: the same command, the same columns.
+    key_file = db_path.parent / "researcher.key"
+    key_file.write_text(wrap_private_key(researcher, PASSPHRASE, log2_n=14), encoding="utf-8")
+    exported = cli("export", "--db", str(db_path), "--key", str(key_file), "--out",
+                   str(db_path.parent / "export"), "--k", "1", "--format", "jsonl",
+                   env=os.environ | {"KEY_PASSPHRASE": PASSPHRASE}, cwd=db_path.parent)
+    assert exported.returncode == 0, exported.stderr
+    [row] = [json.loads(line) for line in (db_path.parent / "export" / "testimonies.jsonl")
+             .read_text(encoding="utf-8").splitlines()]
+    assert (row["language"], row["campaign"], row["complete"]) == ("ar", "gulf-care", True)
+    assert row["answers"]["themes"]["codes"] == ["wages"]
+    assert row["answers"]["wages_story"]["kind"] == "testimony"
 
 
 # -- the mini flow, for the channel's own rules --------------------------------------------
@@ -263,6 +271,15 @@ async def test_the_fake_graph_api_is_as_strict_as_whatsapp(graph: FakeGraphApi,
                     "button": "Choose", "sections": [{"rows": [
                         {"id": f"t.1:{n}", "title": f"Row {n}"} for n in range(11)]}]}}}
         assert (await http.post(url, json=rows, headers=auth)).status_code == 400
+        sections = rows["interactive"]["action"]["sections"]
+        sections[0]["rows"] = [{"id": "t.1:0", "title": "x" * 24}]
+        assert (await http.post(url, json=rows, headers=auth)).status_code == 200
+        sections[0]["rows"] = [{"id": "t.1:0", "title": "x" * 25}]
+        assert (await http.post(url, json=rows, headers=auth)).status_code == 400
+        for body, status in (("x" * 4096, 200), ("x" * 4097, 400)):
+            text = {"messaging_product": "whatsapp", "to": AMAL, "type": "text",
+                    "text": {"body": body}}
+            assert (await http.post(url, json=text, headers=auth)).status_code == status
         wrong = await http.post(url, json=buttons("Yes"), headers={"Authorization": "Bearer x"})
         assert wrong.json()["error"]["code"] == 190
         media_id = graph.add_media(b"OggS-voice", "audio/ogg")

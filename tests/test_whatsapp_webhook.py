@@ -19,15 +19,9 @@ from tests.conftest import Clock
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeGraphApi, sign
 from tests.telegram_support import make_orchestrator
-from tests.whatsapp_support import WhatsAppBot, fake_graph_api, whatsapp_bot
+from tests.whatsapp_support import WhatsAppBot, whatsapp_bot
 
 AMAL = "966551234567"
-
-
-@pytest.fixture
-async def graph(clock: Clock) -> AsyncIterator[FakeGraphApi]:
-    async with fake_graph_api(clock) as api:
-        yield api
 
 
 @pytest.fixture
