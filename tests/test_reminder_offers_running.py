@@ -5,18 +5,15 @@ who went quiet mid-questionnaire and offers once, with nobody calling it from a 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.keys import KeyPair, encode_public
+from storage.keys import KeyPair
 from storage.server_keys import ServerKeys
 from storage.store import Store
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser, UpdateFactory
-from tests.telegram_support import TOKEN
+from tests.telegram_support import run_env, run_until
 
 NOOR = TgUser(8_100_200_404, "Noor", language_code="en")
 OFFER = "Would you like one reminder to continue later?"
@@ -39,51 +36,38 @@ async def test_the_running_bot_offers_once_to_someone_who_went_quiet(
                                     now=datetime.now(UTC), timezone=a_zone_at_noon())
     await store.close()
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DEMO",
-                                                                    "WEBHOOK", "WHATSAPP"))}
-    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{api.port}",
-            "DATA_DIR": str(tmp_path / "data"), "RECIPIENT_PUBLIC_KEYS": encode_public(
-                pair.public), "SERVER_SECRET": secret,
-            "REMINDER_OFFER_AFTER": "0.0005"}  # hours: 1.8 seconds of silence
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    env = run_env(api, tmp_path / "data", pair, secret,
+                  REMINDER_OFFER_AFTER="0.0005")  # hours: 1.8 seconds of silence
     updates = UpdateFactory(api)
-    try:
-        async with asyncio.timeout(60):
-            while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
-                await asyncio.sleep(0.05)
-            seen = 0
+    seen = 0
 
-            async def answered() -> None:
-                nonlocal seen
-                while len(api.sent_texts(NOOR.id)) <= seen:  # noqa: ASYNC110 - the fake
-                    await asyncio.sleep(0.02)
-                await asyncio.sleep(0.2)  # the whole reply (a question comes last)
-                seen = len(api.sent_texts(NOOR.id))
+    async def answered() -> None:
+        nonlocal seen
+        while len(api.sent_texts(NOOR.id)) <= seen:  # noqa: ASYNC110 - the fake
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # the whole reply (a question comes last)
+        seen = len(api.sent_texts(NOOR.id))
 
-            api.push_update(updates.text(NOOR, f"/start {link.code}"))
+    async def quiet_after_consent() -> None:
+        while not api.calls_to("getUpdates"):  # noqa: ASYNC110 - the fake is in this loop
+            await asyncio.sleep(0.05)
+        api.push_update(updates.text(NOOR, f"/start {link.code}"))
+        await answered()
+        while True:  # the language, then every consent item: yes
+            message = [m for m in api.messages(NOOR.id) if m.get("reply_markup")][-1]
+            buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+            chosen = next((b for b in buttons if b["text"].endswith("English")
+                           or b["text"].startswith("Yes")), None)
+            if chosen is None:
+                break  # the first question of the questionnaire
+            api.push_update(updates.callback(NOOR, message["message_id"],
+                                             chosen["callback_data"]))
             await answered()
-            while True:  # the language, then every consent item: yes
-                message = [m for m in api.messages(NOOR.id) if m.get("reply_markup")][-1]
-                buttons = [b for row in message["reply_markup"]["inline_keyboard"]
-                           for b in row]
-                chosen = next((b for b in buttons if b["text"].endswith("English")
-                               or b["text"].startswith("Yes")), None)
-                if chosen is None:
-                    break  # the first question of the questionnaire
-                api.push_update(updates.callback(NOOR, message["message_id"],
-                                                 chosen["callback_data"]))
-                await answered()
-            # She says nothing more; the job notices within a quarter of the quiet time.
-            while OFFER not in api.sent_texts(NOOR.id):  # noqa: ASYNC110 - the fake
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(2)  # two more quiet spells: still one offer
-            process.send_signal(signal.SIGTERM)
-            _, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-2000:]
+        # She says nothing more; the job notices within a quarter of the quiet time.
+        while OFFER not in api.sent_texts(NOOR.id):  # noqa: ASYNC110 - the fake
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # more quiet spells: still one offer
+
+    status, _, err = await run_until(tmp_path, env, quiet_after_consent)
+    assert status == 0, err.decode()[-2000:]
     assert api.sent_texts(NOOR.id).count(OFFER) == 1
