@@ -23,9 +23,9 @@ from storage.store import Store
 from tests.conftest import Clock, OrchestratorFactory
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import TgUser
-from tests.telegram_support import TelegramBot
+from tests.telegram_support import TelegramBot, consent
 from tests.test_store import STORY, USER, Person, raw_files, texts, walk_mini
-from tests.test_telegram_faults import bot, consent, orchestrator  # noqa: F401 - fixtures
+from tests.test_telegram_faults import bot  # noqa: F401 - the webhook bot, a fixture
 
 AMINA = TgUser(8_100_200_300, "Amina", language_code="en")
 DELETED = "Everything you told us has been deleted"
