@@ -163,9 +163,11 @@ def protect_files(settings: Settings) -> None:
     """Nothing the bot writes is readable by other accounts on the machine: a private umask,
     DATA_DIR 0700, database files 0600; and a word when .env is readable by others."""
     os.umask(0o077)
-    if settings.demo and settings.telegram_bot_token:
+    if settings.demo and (settings.telegram_bot_token or settings.whatsapp_configured):
+        platform = "TELEGRAM_BOT_TOKEN" if settings.telegram_bot_token else "WhatsApp settings"
         raise ConfigError("DEMO=1 uses throwaway keys kept beside the data: it is refused "
-                          "together with a real TELEGRAM_BOT_TOKEN. Remove one of them.")
+                          f"together with real {platform}, which reach real people. "
+                          "Remove one of them.")
     data_dir = settings.data_dir
     try:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

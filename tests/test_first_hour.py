@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.runtime import load_secrets, load_translator
+from bot.runtime import load_secrets, load_translator, protect_files
 from tests.conftest import PASSPHRASE, ROOT
 from tests.test_export_acceptance import run_cli
 
@@ -67,6 +67,17 @@ def test_an_unfilled_dotenv_is_not_told_to_run_make_run() -> None:
     with pytest.raises(ConfigError) as refused:
         load_secrets(load_settings({}, None))
     assert "make run" not in str(refused.value) and "DEMO=1" in str(refused.value)
+
+
+@pytest.mark.parametrize("platform", [
+    {"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35},
+    {"WHATSAPP_ACCESS_TOKEN": "EAAG-token", "WHATSAPP_PHONE_NUMBER_ID": "1"}])
+def test_demo_keys_are_refused_with_a_real_platform(tmp_path: Path,
+                                                    platform: dict[str, str]) -> None:
+    """Throwaway keys lie beside the data: they never seal what real people send."""
+    settings = load_settings({"DEMO": "1", "DATA_DIR": str(tmp_path), **platform}, None)
+    with pytest.raises(ConfigError, match="DEMO=1 uses throwaway keys"):
+        protect_files(settings)
 
 
 def test_maintenance_never_starts_an_empty_database(tmp_path: Path) -> None:
