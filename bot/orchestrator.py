@@ -20,7 +20,7 @@ import secrets
 import unicodedata
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar, assert_never
@@ -575,11 +575,11 @@ class Orchestrator:
                                   heard.address, loaded=session)
 
     # -- reminders (the job in bot/reminders.py) -------------------------------------------
-    async def due_reminders(self) -> list[Due]:
+    async def due_reminders(self, channels: Collection[str]) -> list[Due]:
         """Claim the reminders due now (taken from storage for good: at most once), each
         rendered in its person's language. A person's cached state learns it is no longer
         pending (whether it went out is known only once it has: `reminder_sent`)."""
-        claimed = await self.store.claim_due_reminders(self.clock())
+        claimed = await self.store.claim_due_reminders(self.clock(), channels)
         due = []
         for item in claimed:
             reminder = item.reminder

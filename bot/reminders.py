@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
@@ -131,7 +131,7 @@ class Due:
 class Sender(Protocol):
     """The orchestrator's side: claim what is due, rendered; count what was sent."""
 
-    async def due_reminders(self) -> list[Due]: ...
+    async def due_reminders(self, channels: Collection[str]) -> list[Due]: ...
 
     async def reminder_sent(self, due: Due) -> None: ...
 
@@ -139,11 +139,9 @@ class Sender(Protocol):
 async def send_due(sender: Sender, channels: Mapping[str, Reminding]) -> int:
     """One round: every due reminder to its channel. Returns how many went out."""
     sent = 0
-    for due in await sender.due_reminders():
-        reminding = channels.get(due.channel)
-        if reminding is None:
-            log.warning("reminder_dropped reason=channel_not_running")
-            continue
+    # Only reminders of the channels running here are claimed: the others wait in storage.
+    for due in await sender.due_reminders(channels.keys()):
+        reminding = channels[due.channel]
         try:
             delivered = await reminding.remind(due.user_id, due.text, due.language,
                                                due.asked_at)

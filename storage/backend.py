@@ -7,7 +7,7 @@ conformance suite (tests/test_store_conformance.py) runs the same tests against 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from pathlib import Path
@@ -88,7 +88,8 @@ class StoreBackend(Protocol):
 
     async def reminder_waiting(self, respondent: bytes) -> bool: ...
 
-    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]: ...
+    async def claim_due_reminders(self, now: datetime,
+                                  channels: Collection[str]) -> list[DueReminder]: ...
 
     async def count(self, link: str | None, metric: str) -> None: ...
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,8 +98,9 @@ class ReminderBook:
         self._transaction = transaction
         self._keys = keys
 
-    async def claim_due(self, now: datetime) -> list[DueReminder]:
-        """Delete and return every reminder due by `now` (committed before returning)."""
+    async def claim_due(self, now: datetime, channels: Collection[str]) -> list[DueReminder]:
+        """Delete and return every reminder due by `now` on one of `channels` (committed
+        before returning); one for a channel not running now stays for when it runs."""
         due: list[DueReminder] = []
         async with self._transaction() as conn:
             rows = await conn.execute_fetchall(
@@ -111,7 +112,7 @@ class ReminderBook:
                     await conn.execute("DELETE FROM reminders WHERE respondent_id = ?",
                                        (respondent,))
                     continue
-                if reminder.due <= now:
+                if reminder.due <= now and reminder.channel in channels:
                     cursor = await conn.execute(
                         "DELETE FROM reminders WHERE respondent_id = ? AND sealed = ?",
                         (respondent, blob))

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -664,8 +664,9 @@ class Store:
 
     supports_reminders = True
 
-    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]:
-        return await self.reminders.claim_due(now)
+    async def claim_due_reminders(self, now: datetime,
+                                  channels: Collection[str]) -> list[DueReminder]:
+        return await self.reminders.claim_due(now, channels)
 
     async def count(self, link: str | None, metric: str) -> None:
         """One anonymous counter step outside a person's change (a reminder sent)."""

@@ -230,7 +230,8 @@ async def test_two_bots_on_one_database_claim_a_reminder_once(
     other_store = await Store.open(db_path, [researcher.public], server_keys)
     try:
         other = make_orchestrator(mini_script, other_store, server_keys, translator, clock)
-        claimed = await asyncio.gather(orchestrator.due_reminders(), other.due_reminders())
+        claimed = await asyncio.gather(orchestrator.due_reminders(["telegram"]),
+                                       other.due_reminders(["telegram"]))
     finally:
         await other_store.close()
     assert sorted(len(c) for c in claimed) == [0, 1]

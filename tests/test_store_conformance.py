@@ -297,6 +297,20 @@ async def test_a_reminder_shows_only_its_day_goes_out_once_and_then_is_gone(
     assert "Welcome back" in " ".join(texts(replies))
 
 
+async def test_a_reminder_waits_for_its_channel_to_run(
+    backend: Backend, bot: Orchestrator, clock: Clock,
+) -> None:
+    """A bot started with another channel only (Telegram alone, say) leaves the reminders of
+    people on this one in storage, rather than taking them and dropping them."""
+    await Reachable(bot).ask_for_reminder("1")
+    clock.advance(days=2)
+    assert await send_due(bot, {"other": Inbox()}) == 0
+    assert backend.count("reminders") == 1
+    inbox = Inbox()
+    assert await deliver(bot, inbox=inbox) == 1
+    assert inbox.sent == [(USER, REMINDER)]
+
+
 async def test_the_reminders_a_person_asked_for_are_counted_beyond_the_session(
     bot: Orchestrator, shared_store: StoreBackend, server_keys: ServerKeys,
 ) -> None:

@@ -10,6 +10,7 @@ dying between the commit and the send loses that reminder rather than sending it
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from storage.pg import schema
@@ -38,9 +39,10 @@ class PgReminderBook:
             row = await cursor.fetchone()
         return bool(row and row[0])
 
-    async def claim_due(self, now: datetime) -> list[DueReminder]:
-        """Delete and return the reminders due by `now` that this worker took (committed
-        before returning); unreadable ones are deleted and never handed out."""
+    async def claim_due(self, now: datetime, channels: Collection[str]) -> list[DueReminder]:
+        """Delete and return the reminders due by `now` on one of `channels` that this worker
+        took (committed before returning); unreadable ones are deleted and never handed out,
+        and one for a channel this worker does not run stays for a worker that does."""
         async with schema.connection(self._source) as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT respondent_id, sealed FROM reminders WHERE due_on <= %s "
@@ -52,7 +54,7 @@ class PgReminderBook:
                 reminder = open_reminder(self._keys, respondent, bytes(raw_blob))
                 if reminder is None:
                     unreadable.append(respondent)
-                elif reminder.due <= now:
+                elif reminder.due <= now and reminder.channel in channels:
                     due[respondent] = DueReminder(respondent, reminder)
             if not due and not unreadable:
                 return []

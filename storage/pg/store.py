@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
 
 import psycopg
@@ -144,8 +144,9 @@ class PostgresStore:
     async def reminder_waiting(self, respondent: bytes) -> bool:
         return await self.reminders.waiting(respondent)
 
-    async def claim_due_reminders(self, now: datetime) -> list[DueReminder]:
-        return await self.reminders.claim_due(now)
+    async def claim_due_reminders(self, now: datetime,
+                                  channels: Collection[str]) -> list[DueReminder]:
+        return await self.reminders.claim_due(now, channels)
 
     async def count(self, link: str | None, metric: str) -> None:
         async with self._pool.connection() as conn:
