@@ -129,9 +129,9 @@ def peak_rss_mb(pid: int) -> float:
 
 # -- the two bots ---------------------------------------------------------------------------
 async def pipeline_bot(folder: Path, api: LocalBotApi) -> tuple[Receive, Callable[[], Any]]:
-    from bot.channels.telegram.app import TelegramService, tune_garbage_collector
+    from bot.channels.telegram.app import TelegramService
     from bot.config import load_settings
-    from bot.runtime import build
+    from bot.runtime import build, tune_garbage_collector
     from storage.keys import KeyPair, encode_public
     from storage.server_keys import new_secret
 

@@ -83,7 +83,7 @@ def sign(raw: bytes) -> str:
 async def whatsapp_side(folder: Path, api_url: str) -> tuple[Handle, Callable[[], Any]]:
     from bot.channels.whatsapp.app import WhatsAppService
     from bot.config import load_settings
-    from bot.runtime import build
+    from bot.runtime import build, tune_garbage_collector
     from storage.keys import KeyPair, encode_public
     from storage.server_keys import new_secret
 
@@ -94,6 +94,7 @@ async def whatsapp_side(folder: Path, api_url: str) -> tuple[Handle, Callable[[]
         "RECIPIENT_PUBLIC_KEYS": encode_public(KeyPair.generate().public),
         "SERVER_SECRET": new_secret(), "LOG_LEVEL": "WARNING",
     }, dotenv=None), webhook_port=0)
+    tune_garbage_collector()  # as `serve()` does for the running bot
     orchestrator = await build(settings)
     service = WhatsAppService(settings, orchestrator)
     await service.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -284,8 +285,26 @@ async def started(settings: Settings, channels_for: ChannelFactory
         await orchestrator.store.close()
 
 
+GC_YOUNG_THRESHOLD = 50_000  # allocations between two young collections (Python: 700)
+
+
+def tune_garbage_collector() -> None:
+    """Run Python's cycle collector on young objects less often than its default.
+
+    A busy bot has hundreds of conversations in flight. With the default (every 700 new
+    objects) the collector runs every update or two and re-examines all of their live
+    objects each time: about a sixth of the time per answer in the pipeline benchmark
+    (bench/pipeline.py). Reference counting frees nearly everything anyway; the collector
+    still finds every cycle, in rarer passes, for at most a few MB more memory. 50,000 is
+    above what 300 conversations at once keep alive between two commits, so a steady crowd
+    triggers few passes at all (at 10,000 they still took 2-3% of the benchmark's time).
+    """
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 async def serve(settings: Settings, channels_for: ChannelFactory) -> int:
     """`testimony-bot run` with channels configured: until SIGINT or SIGTERM."""
+    tune_garbage_collector()  # for every channel: the per-update garbage is the same
     async with started(settings, channels_for) as (_, channels):
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()

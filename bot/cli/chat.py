@@ -70,14 +70,12 @@ async def _serve(config: Settings) -> int:
         from bot.channels.telegram.app import (
             TelegramService,
             check_token,
-            tune_garbage_collector,
             webhook_path,
         )
 
         check_token(config)
         if config.webhook_url:
             webhook_path(config.webhook_url)
-        tune_garbage_collector()
         channels_for.insert(0, lambda orchestrator: TelegramService(config, orchestrator))
     return await serve(config, lambda orchestrator: [make(orchestrator)
                                                      for make in channels_for])

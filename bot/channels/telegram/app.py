@@ -7,7 +7,6 @@ polling or a webhook, the command menu in every language, and a graceful shutdow
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import re
 import secrets
@@ -49,8 +48,6 @@ WEBHOOK_ATTEMPTS = 10  # setWebhook tries when Telegram asks to wait (workers st
 SHUTDOWN_GRACE = 30.0  # seconds in-flight updates get to finish
 LEDGER_FLUSH = 0.25  # seconds between grouped commits of update ids and message ids
 
-GC_YOUNG_THRESHOLD = 50_000  # allocations between two young collections (Python: 700)
-
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -68,20 +65,6 @@ def quiet_platform_logs() -> None:
                          ("telegram.ext.Updater", logging.WARNING),
                          ("tornado.access", logging.WARNING)):
         logging.getLogger(name).setLevel(max(lowest, floor))
-
-
-def tune_garbage_collector() -> None:
-    """Run Python's cycle collector on young objects less often than its default.
-
-    A busy bot has hundreds of conversations in flight. With the default (every 700 new
-    objects) the collector runs every update or two and re-examines all of their live
-    objects each time: about a sixth of the time per answer in the pipeline benchmark
-    (bench/pipeline.py). Reference counting frees nearly everything anyway; the collector
-    still finds every cycle, in rarer passes, for at most a few MB more memory. 50,000 is
-    above what 300 conversations at once keep alive between two commits, so a steady crowd
-    triggers few passes at all (at 10,000 they still took 2-3% of the benchmark's time).
-    """
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def rate_limiter() -> ReplyRateLimiter:
@@ -300,7 +283,6 @@ class TelegramService:
 
 async def serve(settings: Settings) -> int:
     """The bot on Telegram alone, through the runtime's one start-up/shutdown path."""
-    tune_garbage_collector()
     return await serve_channels(settings, lambda orchestrator: telegram_channels(settings,
                                                                                  orchestrator))
 
